@@ -1,0 +1,45 @@
+"""Server settings, read once into a frozen dataclass and passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9000
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("LAMBDAHOST_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".lambdahost"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    data_dir: Path = field(default_factory=default_data_dir)
+    store_url: str | None = None  # None: sqlite in data_dir
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT
+    auth: bool = True
+    access_key_id: str | None = None  # None: from env or generated on first start
+    secret_access_key: str | None = None
+    idle_timeout_s: float = 600.0
+    max_environments: int = 1000
+    sync_payload_limit: int = 6_291_456
+    async_payload_limit: int = 1_048_576
+    event_workers: int = 8
+
+    @property
+    def endpoint(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'lambdahost.db'}"
