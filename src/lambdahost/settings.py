@@ -35,6 +35,8 @@ class Settings:
     sync_payload_limit: int = 6_291_456
     async_payload_limit: int = 1_048_576
     event_workers: int = 8
+    account_concurrency: int = 1000
+    event_time_scale: float = 1.0
 
     @property
     def endpoint(self) -> str:

@@ -1,0 +1,1 @@
+"""The HTTP edge: one ASGI endpoint for every service lambdahost implements."""

@@ -1,0 +1,1 @@
+"""Lambda API routes, one module per resource group."""

@@ -1,0 +1,1 @@
+"""Use cases: orchestrate the pure core, the store and the sandbox. No HTTP here."""

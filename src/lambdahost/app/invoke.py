@@ -1,0 +1,280 @@
+"""Invocation use cases: synchronous invoke, DryRun, and the durable Event path.
+
+``InvokeService.invoke_sync`` resolves the qualifier, assigns an execution
+environment through the sandbox manager, writes the invocation's log
+(START/END/REPORT around what the function printed) and returns what the API
+sends back. ``accept_event`` stores an Event invocation durably (group commit)
+before the caller answers 202; ``EventDispatcher`` runs stored events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import platform
+import random
+import uuid
+from dataclasses import dataclass
+
+from lambdahost.app.functions import FunctionService, Resolved
+from lambdahost.app.logs import LogStore
+from lambdahost.app.storethread import StoreThread
+from lambdahost.core import logformat
+from lambdahost.core.clock import Clock
+from lambdahost.core.config import log_group
+from lambdahost.core.environ import EnvironmentContext, build_environ
+from lambdahost.core.shapes import runtime_version_hash
+from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome
+from lambdahost.store.repos import EventRow
+
+log = logging.getLogger("lambdahost.invoke")
+PLATFORM_PYTHON = "python{}.{}".format(*platform.python_version_tuple()[:2])
+
+
+@dataclass(frozen=True)
+class InvokeReply:
+    request_id: str
+    payload: bytes
+    function_error: str | None
+    executed_version: str
+    log_tail_b64: str | None
+
+
+@dataclass(frozen=True)
+class PlatformIdentity:
+    region: str
+    endpoint: str
+    access_key_id: str
+    secret_access_key: str
+
+
+class InvokeService:
+    def __init__(
+        self,
+        functions: FunctionService,
+        manager: EnvironmentManager,
+        logs: LogStore,
+        store: StoreThread,
+        identity: PlatformIdentity,
+        clock: Clock,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.functions = functions
+        self.manager = manager
+        self.logs = logs
+        self.store = store
+        self.identity = identity
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._specs: dict[str, EnvSpec] = {}
+        self.events_ready = asyncio.Event()
+
+    def forget(self, key_prefix: str) -> None:
+        """Drop cached specs and idle environments of a changed function."""
+        for key in [k for k in self._specs if k.startswith(key_prefix)]:
+            del self._specs[key]
+        self.manager.discard(key_prefix)
+
+    async def resolve(self, name: str, qualifier: str | None) -> Resolved:
+        return await self.functions.resolve(name, qualifier, self.rng.random())
+
+    async def _spec(self, resolved: Resolved) -> EnvSpec:
+        row = resolved.row
+        key = f"{row.function_name}:{row.version}:{row.revision_id}"
+        spec = self._specs.get(key)
+        if spec is not None:
+            return spec
+        config = row.config
+        code_dir = await self.functions.code_dir(config["CodeSha256"])
+        logging_config = config.get("LoggingConfig") or {}
+        ctx = EnvironmentContext(
+            function_name=row.function_name,
+            version=row.version,
+            handler=config["Handler"],
+            runtime=config["Runtime"],
+            memory_mb=int(config["MemorySize"]),
+            region=self.identity.region,
+            log_group=log_group(row.function_name, config),
+            code_dir=code_dir,
+            access_key_id=self.identity.access_key_id,
+            secret_access_key=self.identity.secret_access_key,
+            endpoint_url=self.identity.endpoint,
+            log_format=logging_config.get("LogFormat", "Text"),
+            log_level=logging_config.get("ApplicationLogLevel"),
+        )
+        customer = (config.get("Environment") or {}).get("Variables") or {}
+        spec = EnvSpec(
+            key=key,
+            function_name=row.function_name,
+            version=row.version,
+            code_dir=code_dir,
+            handler=config["Handler"],
+            runtime=config["Runtime"],
+            memory_mb=int(config["MemorySize"]),
+            timeout_s=int(config["Timeout"]),
+            ephemeral_mb=int((config.get("EphemeralStorage") or {}).get("Size", 512)),
+            environ=build_environ(ctx, customer, self.clock.time()),
+        )
+        self._specs[key] = spec
+        return spec
+
+    async def invoke_sync(
+        self,
+        resolved: Resolved,
+        payload: bytes,
+        *,
+        request_id: str | None = None,
+        client_context: str | None = None,
+        tail: bool = False,
+    ) -> InvokeReply:
+        spec = await self._spec(resolved)
+        request_id = request_id or str(uuid.uuid4())
+        result = await self.manager.invoke(
+            spec,
+            InvokeRequest(
+                request_id=request_id,
+                payload=payload,
+                invoked_function_arn=resolved.invoked_arn,
+                client_context=client_context,
+                trace_id=_trace_id(self.rng, self.clock.time()),
+            ),
+        )
+        status = None
+        if result.outcome is Outcome.TIMEOUT:
+            status = "timeout"
+        elif result.outcome in (Outcome.CRASH, Outcome.INIT_ERROR):
+            status = "error"
+        report = logformat.InvocationReport(
+            request_id=request_id,
+            version=resolved.executed_version,
+            duration_ms=result.duration_ms,
+            memory_size_mb=spec.memory_mb,
+            max_memory_used_mb=result.max_memory_used_mb,
+            init_duration_ms=result.init_duration_ms,
+            status=status,
+            error_type=result.error_type if status == "error" else None,
+        )
+        init_lines = _init_lines(spec, self.identity.region) if result.cold_start else ""
+        text = logformat.invocation_log(report, result.log, init_lines)
+        self.logs.append(spec.function_name, text)
+        function_error = None if result.outcome is Outcome.SUCCESS else "Unhandled"
+        tail_b64 = base64.b64encode(logformat.tail(text)).decode() if tail else None
+        return InvokeReply(request_id, result.payload, function_error, resolved.executed_version, tail_b64)
+
+    async def accept_event(
+        self, request_id: str, name: str, qualifier: str | None, payload: bytes,
+        client_context: str | None,
+    ) -> None:
+        """Durably store an Event invocation (returns once it is committed)."""
+        await self.store.enqueue_event(
+            request_id, name, qualifier, payload, client_context, self.clock.time()
+        )
+        self.events_ready.set()
+
+
+def _init_lines(spec: EnvSpec, region: str) -> str:
+    arn = f"arn:aws:lambda:{region}::runtime:{runtime_version_hash(spec.runtime)}"
+    line = f"INIT_START Runtime Version: {spec.runtime}.lambdahost\tRuntime Version ARN: {arn}\n"
+    if spec.runtime != PLATFORM_PYTHON:
+        line += (
+            f"lambdahost: the function declares {spec.runtime}; it runs on this host's "
+            f"{PLATFORM_PYTHON} ({platform.python_version()})\n"
+        )
+    return line
+
+
+def _trace_id(rng: random.Random, now: float) -> str:
+    return f"Root=1-{int(now):08x}-{rng.getrandbits(96):024x};Parent={rng.getrandbits(64):016x};Sampled=0"
+
+
+RETRY_DELAYS_S = (60.0, 120.0)
+
+
+class EventDispatcher:
+    """Runs stored Event invocations: claim, invoke, complete or retry later.
+
+    Function errors are retried twice (about 1 and 2 minutes later, scaled by
+    ``time_scale``), as Lambda's default MaximumRetryAttempts does; platform
+    errors are retried with backoff. Full retry, max-age and destination
+    semantics build on this loop.
+    """
+
+    def __init__(
+        self,
+        service: InvokeService,
+        store: StoreThread,
+        clock: Clock,
+        workers: int = 8,
+        time_scale: float = 1.0,
+        poll_s: float = 1.0,
+    ) -> None:
+        self.service = service
+        self.store = store
+        self.clock = clock
+        self.workers = workers
+        self.time_scale = time_scale
+        self.poll_s = poll_s
+        self._slots = asyncio.Semaphore(workers)
+        self._task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.store.call(lambda s: s.events.release_all_leases())
+        self._task = asyncio.create_task(self._loop(), name="event-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        ready = self.service.events_ready
+        while True:
+            ready.clear()
+            free = self.workers - len(self._running)
+            batch: list[EventRow] = []
+            if free > 0:
+                now = self.clock.time()
+                batch = await self.store.call(lambda s: s.events.claim(now, 960.0, free))
+            for row in batch:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._run(row))
+                self._running.add(task)
+                task.add_done_callback(self._finished)
+            if len(batch) == free and free > 0:
+                continue
+            try:
+                await asyncio.wait_for(ready.wait(), self.poll_s)
+            except TimeoutError:
+                pass
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
+        self.service.events_ready.set()
+
+    async def _run(self, row: EventRow) -> None:
+        try:
+            resolved = await self.service.resolve(row.function_name, row.qualifier)
+        except Exception:
+            log.warning("dropping event %s: function %s is gone", row.request_id, row.function_name)
+            await self.store.call(lambda s: s.events.complete([row.seq]))
+            return
+        try:
+            reply = await self.service.invoke_sync(
+                resolved, row.payload, request_id=row.request_id, client_context=row.client_context
+            )
+        except Exception:
+            log.exception("event %s failed in the platform; retrying", row.request_id)
+            delay = min(300.0, 2.0 ** row.attempts) * self.time_scale
+            await self.store.call(lambda s: s.events.retry_later(row.seq, self.clock.time() + delay))
+            return
+        if reply.function_error and row.attempts <= len(RETRY_DELAYS_S):
+            delay = RETRY_DELAYS_S[row.attempts - 1] * self.time_scale
+            await self.store.call(lambda s: s.events.retry_later(row.seq, self.clock.time() + delay))
+            return
+        await self.store.call(lambda s: s.events.complete([row.seq]))

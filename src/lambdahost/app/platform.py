@@ -1,0 +1,95 @@
+"""The assembled platform: settings, store, sandbox, services, background tasks.
+
+``Platform`` wires the pieces together and owns their lifecycle; the HTTP edge
+(``lambdahost.api.app``) and the CLI's ``up`` command only talk to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from pathlib import Path
+
+from lambdahost.app.code import CodeCache
+from lambdahost.app.credentials import RootKeys, load_or_create
+from lambdahost.app.functions import FunctionService
+from lambdahost.app.invoke import EventDispatcher, InvokeService, PlatformIdentity
+from lambdahost.app.logs import LogStore
+from lambdahost.app.storethread import StoreThread
+from lambdahost.core.arns import ArnFactory
+from lambdahost.core.clock import Clock, SystemClock
+from lambdahost.sandbox import EnvironmentManager, SandboxSettings
+from lambdahost.settings import Settings
+
+log = logging.getLogger("lambdahost")
+
+
+class Platform:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        data = Path(settings.data_dir)
+        data.mkdir(parents=True, exist_ok=True)
+        self.keys: RootKeys = load_or_create(data, settings.access_key_id, settings.secret_access_key)
+        self.arns = ArnFactory(settings.region, settings.account_id)
+        self.endpoint = settings.endpoint
+        self.store = StoreThread(settings.resolved_store_url())
+        self.logs = LogStore(data / "logs")
+        self.code_url_key = hashlib.sha256(("code-url:" + self.keys.secret_access_key).encode()).digest()
+        self.manager = EnvironmentManager(
+            SandboxSettings(
+                work_dir=str(data / "envs"),
+                idle_timeout_s=settings.idle_timeout_s,
+                max_environments=settings.max_environments,
+            )
+        )
+        self.functions = FunctionService(
+            self.store, CodeCache(data / "code"), self.arns, self.clock,
+            on_change=self._function_changed, code_url_key=self.code_url_key,
+        )
+        self.invoker = InvokeService(
+            self.functions,
+            self.manager,
+            self.logs,
+            self.store,
+            PlatformIdentity(
+                settings.region, self.endpoint, self.keys.access_key_id, self.keys.secret_access_key
+            ),
+            self.clock,
+        )
+        self.dispatcher = EventDispatcher(
+            self.invoker, self.store, self.clock, workers=settings.event_workers,
+            time_scale=settings.event_time_scale,
+        )
+        self._flusher: asyncio.Task[None] | None = None
+
+    def _function_changed(self, key_prefix: str) -> None:
+        self.invoker.forget(key_prefix)
+
+    def logs_forget(self, function: str) -> None:
+        """Keep logs after DeleteFunction? Lambda keeps log groups; so do we."""
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.store.start)
+        await self.manager.start()
+        await self.dispatcher.start()
+        self._flusher = asyncio.create_task(self._flush_logs(), name="log-flusher")
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self.dispatcher.stop()
+        await self.manager.close()
+        self.logs.flush()
+        self.logs.close()
+        await asyncio.to_thread(self.store.stop)
+
+    async def _flush_logs(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            try:
+                self.logs.flush()
+            except OSError:
+                log.exception("could not flush logs")

@@ -1,0 +1,1 @@
+"""The ``lambdahost`` command line."""

@@ -1,0 +1,268 @@
+"""``lambdahost``: up, deploy, invoke, logs, ls.
+
+Every failure is printed as one readable line (``Error: ...``) with a non-zero
+exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import platform as host_platform
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lambdahost.cli.client import lambda_client, resolve_target, signed_get
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.exceptions.Exit(130) from None
+        except Exception as exc:  # one line, never a traceback
+            raise click.ClickException(_describe(exc)) from None
+
+
+def _describe(exc: Exception) -> str:
+    try:
+        from botocore.exceptions import ClientError, EndpointConnectionError
+    except ImportError:  # pragma: no cover
+        return str(exc)
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'Error')}: {error.get('Message', str(exc))}"
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach lambdahost at {exc.kwargs.get('endpoint_url')}: is `lambdahost up` running?"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="lambdahost")
+def main() -> None:
+    """Run AWS Lambda functions on your own machine."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=9000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where functions, code and logs are kept (default ~/.lambdahost).")
+@click.option("--store-url", envvar="LAMBDAHOST_STORE_URL", default=None,
+              help="sqlite:///PATH (default, in the data dir) or postgresql://...")
+@click.option("--region", default="us-east-1", show_default=True)
+@click.option("--idle-timeout", default=600.0, show_default=True, type=float,
+              help="Seconds an idle execution environment is kept warm.")
+@click.option("--no-auth", is_flag=True, help="Accept unsigned requests (throwaway local use only).")
+def up(host: str, port: int, data_dir: Path | None, store_url: str | None, region: str,
+       idle_timeout: float, no_auth: bool) -> None:
+    """Start lambdahost and serve the Lambda API."""
+    from lambdahost.app.platform import Platform
+    from lambdahost.server import serve
+    from lambdahost.settings import Settings, default_data_dir
+
+    settings = Settings(
+        host=host,
+        port=port,
+        data_dir=(data_dir or default_data_dir()).resolve(),
+        store_url=store_url,
+        region=region,
+        auth=not no_auth,
+        access_key_id=os.environ.get("LAMBDAHOST_ACCESS_KEY_ID"),
+        secret_access_key=os.environ.get("LAMBDAHOST_SECRET_ACCESS_KEY"),
+        idle_timeout_s=idle_timeout,
+    )
+
+    def announce(platform: Platform) -> None:
+        keys = platform.keys
+        store = settings.resolved_store_url().split("@")[-1]
+        click.echo(f"lambdahost is ready at {settings.endpoint}  (store: {store})")
+        click.echo("Use it from boto3 and the AWS CLI with:")
+        click.echo(f"  export AWS_ENDPOINT_URL_LAMBDA={settings.endpoint}")
+        click.echo(f"  export AWS_ENDPOINT_URL_STS={settings.endpoint}")
+        click.echo(f"  export AWS_ACCESS_KEY_ID={keys.access_key_id}")
+        click.echo(f"  export AWS_SECRET_ACCESS_KEY={keys.secret_access_key}")
+        click.echo(f"  export AWS_DEFAULT_REGION={settings.region}")
+        click.echo(f"(or pass --endpoint-url {settings.endpoint} to each aws command)")
+        if no_auth:
+            click.echo("WARNING: --no-auth: requests are not authenticated.")
+        sys.stdout.flush()
+
+    try:
+        serve(settings, announce)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+def _endpoint_option(fn: Any) -> Any:
+    fn = click.option("--endpoint-url", default=None, help="lambdahost endpoint (default from env or http://127.0.0.1:9000).")(fn)
+    fn = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                      help="Data dir holding saved credentials (default ~/.lambdahost).")(fn)
+    return fn
+
+
+def zip_directory(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            if "__pycache__" in path.parts or path.is_dir():
+                continue
+            info = zipfile.ZipInfo(str(path.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = (path.stat().st_mode & 0o777) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Function name (default: the directory's name).")
+@click.option("--handler", default="app.handler", show_default=True)
+@click.option("--runtime", default=None, help="Runtime (default: this host's python3.x).")
+@click.option("--memory", type=int, default=None, help="MemorySize in MB.")
+@click.option("--timeout", type=int, default=None, help="Timeout in seconds.")
+@click.option("--env", "env_vars", multiple=True, help="KEY=VALUE environment variable (repeatable).")
+@click.option("--publish", is_flag=True, help="Publish a version after deploying.")
+@_endpoint_option
+def deploy(directory: Path, name: str | None, handler: str, runtime: str | None, memory: int | None,
+           timeout: int | None, env_vars: tuple[str, ...], publish: bool, endpoint_url: str | None,
+           data_dir: Path | None) -> None:
+    """Zip DIRECTORY and create or update the function."""
+    target = resolve_target(endpoint_url, data_dir)
+    client = lambda_client(target)
+    function = name or directory.resolve().name
+    code = zip_directory(directory)
+    runtime = runtime or "python{}.{}".format(*host_platform.python_version_tuple()[:2])
+    config: dict[str, Any] = {"Handler": handler, "Runtime": runtime}
+    if memory is not None:
+        config["MemorySize"] = memory
+    if timeout is not None:
+        config["Timeout"] = timeout
+    if env_vars:
+        pairs = dict(item.split("=", 1) for item in env_vars if "=" in item)
+        config["Environment"] = {"Variables": pairs}
+    try:
+        client.get_function_configuration(FunctionName=function)
+        exists = True
+    except client.exceptions.ResourceNotFoundException:
+        exists = False
+    if exists:
+        client.update_function_configuration(FunctionName=function, **config)
+        result = client.update_function_code(FunctionName=function, ZipFile=code, Publish=publish)
+        action = "updated"
+    else:
+        account = os.environ.get("LAMBDAHOST_ACCOUNT_ID", "123456789012")
+        result = client.create_function(
+            FunctionName=function, Role=f"arn:aws:iam::{account}:role/lambdahost-default",
+            Code={"ZipFile": code}, Publish=publish, **config,
+        )
+        action = "created"
+    click.echo(f"{action} {function} (version {result['Version']}, {len(code)} bytes, "
+               f"CodeSha256 {result['CodeSha256']})")
+
+
+@main.command()
+@click.argument("name")
+@click.argument("payload", required=False, default=None)
+@click.option("--qualifier", default=None, help="Version or alias.")
+@click.option("--event", "as_event", is_flag=True, help="Invoke asynchronously (Event).")
+@click.option("--log", "show_log", is_flag=True, help="Print the invocation's log tail to stderr.")
+@_endpoint_option
+def invoke(name: str, payload: str | None, qualifier: str | None, as_event: bool, show_log: bool,
+           endpoint_url: str | None, data_dir: Path | None) -> None:
+    """Invoke function NAME with a JSON PAYLOAD (or - for stdin)."""
+    if payload == "-":
+        payload = sys.stdin.read()
+    body = (payload if payload is not None else "{}").encode()
+    client = lambda_client(resolve_target(endpoint_url, data_dir))
+    kwargs: dict[str, Any] = {"FunctionName": name, "Payload": body}
+    if qualifier:
+        kwargs["Qualifier"] = qualifier
+    if as_event:
+        response = client.invoke(InvocationType="Event", **kwargs)
+        click.echo(f"accepted (request id {response['ResponseMetadata']['RequestId']})")
+        return
+    response = client.invoke(LogType="Tail" if show_log else "None", **kwargs)
+    if show_log and response.get("LogResult"):
+        click.echo(base64.b64decode(response["LogResult"]).decode(errors="replace"), err=True, nl=False)
+    click.echo(response["Payload"].read().decode(errors="replace"))
+    if response.get("FunctionError"):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines.")
+@click.option("--tail", "tail_bytes", type=int, default=None, help="Start this many bytes from the end.")
+@_endpoint_option
+def logs(name: str, follow: bool, tail_bytes: int | None, endpoint_url: str | None,
+         data_dir: Path | None) -> None:
+    """Show the logs of function NAME."""
+    target = resolve_target(endpoint_url, data_dir)
+    offset = -tail_bytes if tail_bytes else 0
+    while True:
+        status, headers, body = signed_get(
+            target, f"/_lambdahost/v1/functions/{name}/logs?offset={offset}"
+        )
+        if status != 200:
+            _fail(_error_text(body, status))
+        if body:
+            sys.stdout.write(body.decode("utf-8", "replace"))
+            sys.stdout.flush()
+        offset = int({k.lower(): v for k, v in headers.items()}.get("x-lambdahost-next-offset", offset))
+        if not follow:
+            return
+        if not body:
+            time.sleep(0.5)
+
+
+def _error_text(body: bytes, status: int) -> str:
+    try:
+        data = json.loads(body)
+        return str(data.get("message") or data.get("Message") or body.decode())
+    except ValueError:
+        return f"HTTP {status}: {body.decode(errors='replace')}"
+
+
+@main.command(name="ls")
+@_endpoint_option
+def list_functions(endpoint_url: str | None, data_dir: Path | None) -> None:
+    """List functions and their warm environments."""
+    target = resolve_target(endpoint_url, data_dir)
+    client = lambda_client(target)
+    functions: list[dict[str, Any]] = []
+    for page in client.get_paginator("list_functions").paginate():
+        functions.extend(page["Functions"])
+    status, _, body = signed_get(target, "/_lambdahost/v1/environments")
+    warm: dict[str, int] = {}
+    if status == 200:
+        for env in json.loads(body).get("Environments", []):
+            fn = str(env.get("Key", "")).split(":", 1)[0]
+            warm[fn] = warm.get(fn, 0) + 1
+    if not functions:
+        click.echo("no functions")
+        return
+    click.echo(f"{'NAME':<32} {'RUNTIME':<12} {'MEMORY':>6} {'TIMEOUT':>7} {'WARM':>4}  LAST MODIFIED")
+    for fn in functions:
+        click.echo(
+            f"{fn['FunctionName']:<32} {fn.get('Runtime', ''):<12} {fn['MemorySize']:>6} "
+            f"{fn['Timeout']:>7} {warm.get(fn['FunctionName'], 0):>4}  {fn['LastModified']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

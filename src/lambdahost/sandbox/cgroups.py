@@ -1,0 +1,216 @@
+"""Memory cgroups for environments (manager side): find, create, limit, kill, remove.
+
+Layout: ``<platform's own memory cgroup>/lambdahost-<platform pid>/env-<n>``; siblings
+of the platform's cgroup are never touched. v1 (``memory.limit_in_bytes`` and
+``memory.memsw.limit_in_bytes``, peak ``memory.max_usage_in_bytes``, OOM kills in
+``memory.oom_control``) is what the CI/dev machines have; v2 (``memory.max``,
+``memory.swap.max``, ``memory.peak``, ``memory.events``) is used when the machine is
+pure v2 and the subtree can get the memory controller. Each generic environment gets
+a fresh cgroup when it is forked (so the pool of pre-forked environments is also the
+pool of pre-created cgroups) and attaches itself by writing ``0`` to ``cgroup.procs``.
+
+Note: pages of the env's tmpfs ``/tmp`` are charged to its memory cgroup, so a
+function's /tmp usage counts against its memory size (unlike Lambda, where /tmp is
+disk). ``start`` sweeps leftovers of dead platforms: kill, then rmdir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import signal
+
+_V1_ROOT = "/sys/fs/cgroup/memory"
+_V2_ROOT = "/sys/fs/cgroup"
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def _write(path: str, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def own_memory_cgroup(proc_cgroup_text: str) -> tuple[int, str] | None:
+    """(version, absolute dir) of this process's memory cgroup, from /proc/self/cgroup."""
+    v2_path: str | None = None
+    for line in proc_cgroup_text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if "memory" in controllers.split(","):
+            return 1, _V1_ROOT + path.rstrip("/")
+        if controllers == "":
+            v2_path = path
+    if v2_path is not None and os.path.exists(os.path.join(_V2_ROOT, "cgroup.controllers")):
+        return 2, _V2_ROOT + v2_path.rstrip("/")
+    return None
+
+
+class CgroupTree:
+    """The platform's ``lambdahost-<pid>`` subtree and the env cgroups in it."""
+
+    def __init__(self, version: int, base: str) -> None:
+        self.version = version
+        self.base = base
+        self._ids = itertools.count(1)
+        self.has_memsw = False
+
+    @classmethod
+    def create(cls) -> CgroupTree | None:
+        """Make the subtree under the platform's own memory cgroup; None if impossible."""
+        try:
+            found = own_memory_cgroup(_read("/proc/self/cgroup"))
+        except OSError:
+            return None
+        if found is None:
+            return None
+        version, own = found
+        tree = cls(version, os.path.join(own, f"lambdahost-{os.getpid()}"))
+        try:
+            tree.sweep_leftovers(own)
+            os.makedirs(tree.base, exist_ok=True)
+            if version == 2:
+                _write(os.path.join(own, "cgroup.subtree_control"), "+memory")
+                _write(os.path.join(tree.base, "cgroup.subtree_control"), "+memory")
+            probe = tree.new()
+            tree.set_limit(probe, 64)
+            tree.remove(probe)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.rmdir(tree.base)
+            return None
+        return tree
+
+    def sweep_leftovers(self, own: str) -> None:
+        """Kill and remove ``lambdahost-<pid>`` subtrees whose platform is gone."""
+        with contextlib.suppress(OSError):
+            for name in os.listdir(own):
+                if not name.startswith("lambdahost-"):
+                    continue
+                pid = name.removeprefix("lambdahost-")
+                if pid.isdigit() and (int(pid) == os.getpid() or _alive(int(pid))):
+                    continue
+                sub = os.path.join(own, name)
+                for child in os.listdir(sub):
+                    path = os.path.join(sub, child)
+                    if os.path.isdir(path):
+                        self.kill_all(path)
+                        self.remove(path)
+                with contextlib.suppress(OSError):
+                    os.rmdir(sub)
+
+    # -- per environment ------------------------------------------------------------------
+    def new(self) -> str:
+        path = os.path.join(self.base, f"env-{next(self._ids)}")
+        os.mkdir(path)
+        if self.version == 1:
+            self.has_memsw = os.path.exists(os.path.join(path, "memory.memsw.limit_in_bytes"))
+        return path
+
+    def peak_file(self, path: str) -> str:
+        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        full = os.path.join(path, name)
+        return full if self.version == 1 or os.path.exists(full) else ""
+
+    def set_limit(self, path: str, memory_mb: int) -> None:
+        limit = str(memory_mb << 20)
+        if self.version == 2:
+            _write(os.path.join(path, "memory.max"), limit)
+            with contextlib.suppress(OSError):
+                _write(os.path.join(path, "memory.swap.max"), "0")
+            with contextlib.suppress(OSError):
+                _write(os.path.join(path, "memory.oom.group"), "1")
+            return
+        mem = os.path.join(path, "memory.limit_in_bytes")
+        if not self.has_memsw:
+            _write(mem, limit)
+            return
+        memsw = os.path.join(path, "memory.memsw.limit_in_bytes")
+        try:  # memsw must stay >= limit: lower the limit first, raise memsw first
+            _write(mem, limit)
+            _write(memsw, limit)
+        except OSError:
+            _write(memsw, limit)
+            _write(mem, limit)
+
+    def peak_mb(self, path: str) -> int:
+        peak = self.peak_file(path)
+        try:
+            return (int(_read(peak)) + (1 << 20) - 1) >> 20 if peak else 0
+        except (OSError, ValueError):
+            return 0
+
+    def oom_kills(self, path: str) -> int:
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            text = _read(os.path.join(path, name))
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            k, _, v = line.partition(" ")
+            if k == "oom_kill":
+                return int(v)
+        return 0
+
+    def pids(self, path: str) -> list[int]:
+        try:
+            return [int(x) for x in _read(os.path.join(path, "cgroup.procs")).split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill_all(self, path: str) -> None:
+        """SIGKILL every process in the cgroup (including setsid'd descendants)."""
+        if self.version == 2:
+            with contextlib.suppress(OSError):
+                _write(os.path.join(path, "cgroup.kill"), "1")
+                return
+        for _ in range(8):
+            pids = self.pids(path)
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def remove(self, path: str) -> bool:
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return True
+
+    def remove_base(self) -> bool:
+        with contextlib.suppress(OSError):
+            for child in os.listdir(self.base):
+                path = os.path.join(self.base, child)
+                if os.path.isdir(path):
+                    self.kill_all(path)
+                    self.remove(path)
+        try:
+            os.rmdir(self.base)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,328 @@
+"""One execution environment as the manager sees it: its channel, state and timers.
+
+Runs on the platform's event loop. The channel is the env's end of a socketpair
+received from the zygote; it is driven with ``add_reader`` and non-blocking
+``send`` (one syscall each way on the warm path, no thread hops, no transports).
+A request is one ``INVOKE`` frame (preceded by ``ASSIGN`` on a cold start, in the
+same write); the env answers ``READY``/``INIT_ERROR`` and ``RESULT``. Exactly one
+request is pending at a time; its outcome is decided by the first of: a reply, the
+timer (init phase: ``init_timeout_s``, then ``timeout_s``), the env's exit (reported
+by the zygote) or ``close()``. Idle environments are SIGSTOP'd (SIGCONT before the
+next request). Killing = SIGKILL to the env's process group plus everything in its
+memory cgroup (which catches setsid'd descendants).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lambdahost.sandbox import protocol, results
+from lambdahost.sandbox.states import EnvLifecycle
+from lambdahost.sandbox.types import EnvSpec, EnvState, InvokeRequest, InvokeResult, Outcome
+
+if TYPE_CHECKING:
+    from lambdahost.sandbox.cgroups import CgroupTree
+
+_MIB = 1 << 20
+
+
+@dataclass
+class Reply:
+    """How a pending request ended, before it becomes an ``InvokeResult``."""
+
+    kind: str  # "result" | "init_error" | "timeout" | "exit"
+    meta: list[Any]
+    body: bytes = b""
+    log: str = ""
+    status: int | None = None  # wait status for "exit"
+
+
+class Env:
+    def __init__(self, env_id: int, pid: int, sock: socket.socket, logfd: int,
+                 cgroup: str | None, cgtree: CgroupTree | None, tmpdir: str | None,
+                 loop: asyncio.AbstractEventLoop, on_dead: Callable[[Env], None],
+                 wall: float, mono: float) -> None:
+        self.env_id = env_id
+        self.pid = pid
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.logfd = logfd
+        self.cgroup = cgroup
+        self.cgtree = cgtree
+        self.tmpdir = tmpdir
+        self.loop = loop
+        self.on_dead = on_dead
+        self.lifecycle = EnvLifecycle(f"env-{env_id} (pid {pid})")
+        self.decoder = protocol.FrameDecoder()
+        self.spec: EnvSpec | None = None
+        self.key: str | None = None
+        self.created = wall
+        self.last_used_wall = wall
+        self.last_used = mono
+        self.invocations = 0
+        self.frozen = False
+        self.doomed = False  # discard() hit it while busy: kill instead of reuse
+        self.log_pos = 0
+        self.exit_status: int | None = None
+        self.maxrss_kb = 0
+        self.released: Callable[[Env, Reply], None] | None = None
+        self._pending: asyncio.Future[Reply] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._outbuf = bytearray()
+        self._request_id = ""
+        self._t0 = 0.0
+        self.init_ms: float | None = None
+        self.init_log = ""
+        self.max_log = 1 << 20
+        sock.setblocking(False)
+        loop.add_reader(self.fd, self._on_readable)
+
+    @property
+    def state(self) -> EnvState:
+        return self.lifecycle.state
+
+    # -- channel -----------------------------------------------------------------------------------
+    def _send(self, data: bytes) -> None:
+        if self._outbuf:
+            self._outbuf += data
+            return
+        try:
+            n = self.sock.send(data)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            return  # the env is gone; its exit report settles the request
+        if n < len(data):
+            self._outbuf += data[n:]
+            self.loop.add_writer(self.fd, self._on_writable)
+
+    def _on_writable(self) -> None:
+        try:
+            n = self.sock.send(self._outbuf)
+        except BlockingIOError:
+            return
+        except OSError:
+            n = len(self._outbuf)
+        del self._outbuf[:n]
+        if not self._outbuf:
+            self.loop.remove_writer(self.fd)
+
+    def _on_readable(self) -> None:
+        try:
+            data = self.sock.recv(262144)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._on_eof()
+            return
+        try:
+            frames = self.decoder.feed(data)
+        except protocol.ProtocolError:
+            self.kill()
+            return
+        for ftype, parts in frames:
+            self._on_frame(ftype, parts)
+
+    def _on_eof(self) -> None:
+        self.loop.remove_reader(self.fd)
+        # The process is exiting or closed its channel: make sure it dies; the zygote's
+        # exit report then settles any pending request with the real wait status.
+        self._signal_all()
+
+    def _on_frame(self, ftype: int, parts: tuple[bytes, ...]) -> None:
+        meta = json.loads(parts[0])
+        if ftype == protocol.T_RESULT:
+            self.log_pos = int(meta[4])
+            self._complete(Reply("result", meta, parts[1], parts[2].decode(errors="replace")))
+        elif ftype == protocol.T_READY:
+            self.init_ms = float(meta[0])
+            self.log_pos = int(meta[1])
+            self.init_log = parts[1].decode(errors="replace")
+            if self.lifecycle.state is EnvState.INITIALIZING:
+                self.lifecycle.move(EnvState.INVOKING)
+                assert self.spec is not None
+                self._arm(float(self.spec.timeout_s))
+        elif ftype == protocol.T_INIT_ERROR:
+            self.init_ms = float(meta[1])
+            self._complete(Reply("init_error", meta, parts[1],
+                                 parts[2].decode(errors="replace")))
+
+    # -- requests ------------------------------------------------------------------------------------
+    def start_cold(self, spec: EnvSpec, req: InvokeRequest, assign_meta: dict[str, Any],
+                   init_timeout_s: float) -> asyncio.Future[Reply]:
+        self.lifecycle.move(EnvState.INITIALIZING)
+        self.spec = spec
+        self.key = spec.key
+        frame = protocol.encode(protocol.T_ASSIGN, json.dumps(assign_meta).encode())
+        return self._start(req, frame, init_timeout_s)
+
+    def start_warm(self, req: InvokeRequest) -> asyncio.Future[Reply]:
+        self.lifecycle.move(EnvState.INVOKING)
+        if self.frozen:
+            self.frozen = False
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGCONT)
+        assert self.spec is not None
+        return self._start(req, b"", float(self.spec.timeout_s))
+
+    def _start(self, req: InvokeRequest, prefix: bytes,
+               timeout: float) -> asyncio.Future[Reply]:
+        assert self.spec is not None
+        meta = [req.request_id, req.invoked_function_arn, req.client_context, req.trace_id,
+                self.spec.timeout_s * 1000]
+        fut: asyncio.Future[Reply] = self.loop.create_future()
+        self._pending = fut
+        self._request_id = req.request_id
+        self._t0 = time.perf_counter()
+        self._arm(timeout)
+        self._send(prefix + protocol.encode(protocol.T_INVOKE, json.dumps(meta).encode(),
+                                            req.payload))
+        return fut
+
+    def _arm(self, seconds: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_later(seconds, self._on_timeout)
+
+    def _complete(self, reply: Reply) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        fut = self._pending
+        self._pending = None
+        if fut is None:
+            return
+        if not fut.done():
+            fut.set_result(reply)
+        elif self.released is not None:  # the awaiting invoke() was cancelled
+            self.released(self, reply)
+
+    def _on_timeout(self) -> None:
+        self._timer = None
+        if self._pending is None:
+            return
+        self.kill()  # settles nothing itself; do it explicitly with the timeout reply
+        self._complete(Reply("timeout", [self._peak_mb()], log=self._read_tail()))
+
+    def on_exit(self, status: int, maxrss_kb: int) -> None:
+        """The zygote reaped this env's process."""
+        self.exit_status = status
+        self.maxrss_kb = maxrss_kb
+        if self._pending is not None:
+            self._complete(Reply("exit", [self._peak_mb()], log=self._read_tail(),
+                                 status=status))
+        self.kill()
+
+    def abort(self) -> None:
+        """Platform shutdown or zygote loss: settle a pending request as a crash."""
+        if self._pending is not None:
+            self._complete(Reply("exit", [self._peak_mb()], log=self._read_tail(), status=None))
+        self.kill()
+
+    # -- results -------------------------------------------------------------------------------------
+    def to_result(self, reply: Reply, cold: bool) -> InvokeResult:
+        spec = self.spec
+        assert spec is not None
+        init_ms = self.init_ms if cold else None
+        log = (self.init_log if cold else "") + reply.log
+        if reply.kind == "result":
+            ok, error_type, duration, peak, _ = reply.meta
+            return InvokeResult(Outcome.SUCCESS if ok else Outcome.FUNCTION_ERROR, reply.body,
+                                error_type, results.tail(log, self.max_log), float(duration),
+                                init_ms, (int(peak) + _MIB - 1) // _MIB, cold)
+        wall_ms = (time.perf_counter() - self._t0) * 1000.0
+        if reply.kind == "init_error":
+            error_type, _, peak = reply.meta
+            return InvokeResult(Outcome.INIT_ERROR, reply.body, str(error_type),
+                                results.tail(log, self.max_log), wall_ms, init_ms,
+                                (int(peak) + _MIB - 1) // _MIB, cold)
+        rid = self._request_id
+        if reply.kind == "timeout":
+            log += results.timeout_log_line(time.time(), rid, float(spec.timeout_s))
+            return InvokeResult(Outcome.TIMEOUT, results.timeout_payload(rid, spec.timeout_s),
+                                results.TIMEOUT_ERROR, results.tail(log, self.max_log),
+                                float(spec.timeout_s) * 1000.0, init_ms, int(reply.meta[0]),
+                                cold)
+        log += results.exit_log_lines(rid, reply.status)
+        return InvokeResult(Outcome.CRASH, results.exit_error_payload(rid, reply.status),
+                            results.EXIT_ERROR, results.tail(log, self.max_log), wall_ms,
+                            init_ms, int(reply.meta[0]), cold)
+
+    def _peak_mb(self) -> int:
+        if self.cgroup and self.cgtree is not None:
+            peak = self.cgtree.peak_mb(self.cgroup)
+            if peak:
+                return peak
+        return (self.maxrss_kb + 1023) // 1024
+
+    def _read_tail(self) -> str:
+        if self.logfd < 0:
+            return ""
+        chunks: list[bytes] = []
+        pos = self.log_pos
+        total = 0
+        with contextlib.suppress(OSError):
+            while True:
+                chunk = os.pread(self.logfd, 1 << 20, pos)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                pos += len(chunk)
+                total += len(chunk)
+                while total - len(chunks[0]) > self.max_log:
+                    total -= len(chunks.pop(0))
+        self.log_pos = pos
+        return b"".join(chunks).decode(errors="replace")
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def freeze(self) -> None:
+        if not self.frozen:
+            self.frozen = True
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGSTOP)
+
+    def _signal_all(self) -> None:
+        if self.exit_status is None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        if self.cgroup and self.cgtree is not None:
+            self.cgtree.kill_all(self.cgroup)
+
+    def kill(self) -> None:
+        """Kill everything the env started and release the channel (idempotent)."""
+        self._signal_all()
+        if not self.lifecycle.die():
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(self.fd)
+        if self._outbuf:
+            with contextlib.suppress(Exception):
+                self.loop.remove_writer(self.fd)
+        self.sock.close()
+        self.on_dead(self)
+
+    def close_log(self) -> None:
+        if self.logfd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.logfd)
+            self.logfd = -1
+
+    @property
+    def busy(self) -> bool:
+        return self._pending is not None

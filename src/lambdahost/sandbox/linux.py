@@ -1,0 +1,89 @@
+"""Thin ctypes wrappers for the Linux calls Python 3.11 lacks: prctl, unshare, mount.
+
+Imported by the zygote (and so shared by every environment); stdlib only, no
+policy. Every wrapper raises ``OSError`` with the C errno on failure.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+CLONE_NEWNS = 0x00020000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+_libc: ctypes.CDLL | None = None
+
+
+def _lib() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        lib.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                              ctypes.c_ulong]
+        lib.unshare.argtypes = [ctypes.c_int]
+        lib.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                              ctypes.c_char_p]
+        _libc = lib
+    return _libc
+
+
+def _check(rc: int) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def prctl(option: int, arg2: int = 0) -> None:
+    _check(_lib().prctl(option, arg2, 0, 0, 0))
+
+
+def set_pdeathsig(signum: int) -> None:
+    prctl(PR_SET_PDEATHSIG, signum)
+
+
+def unshare(flags: int) -> None:
+    _check(_lib().unshare(flags))
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
+          data: str | None = None) -> None:
+    _check(
+        _lib().mount(
+            source.encode() if source is not None else None,
+            target.encode(),
+            fstype.encode() if fstype is not None else None,
+            flags,
+            data.encode() if data is not None else None,
+        )
+    )
+
+
+def private_mount_namespace() -> None:
+    """Enter a new mount namespace whose mounts do not propagate back to the host."""
+    unshare(CLONE_NEWNS)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+
+
+def mount_tmpfs(target: str, size_mb: int, mode: str = "1777") -> None:
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode={mode}")
+
+
+def resize_tmpfs(target: str, size_mb: int) -> None:
+    mount(None, target, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, f"size={size_mb}m")
+
+
+def bind_readonly(source: str, target: str) -> None:
+    mount(source, target, None, MS_BIND | MS_REC)
+    mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)

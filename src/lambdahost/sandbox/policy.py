@@ -1,0 +1,42 @@
+"""Pure decisions of the manager: which idle environments to reap or evict, how many
+generic environments to fork. Inputs (including ``now``) in, decisions out; the
+manager (``manager.py``) performs them. Times are monotonic seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IdleEntry:
+    env_id: int
+    key: str
+    last_used: float
+
+
+def expired(entries: Iterable[IdleEntry], now: float, idle_timeout_s: float) -> list[int]:
+    """Ids of idle environments unused for at least ``idle_timeout_s`` (scale to zero)."""
+    return [e.env_id for e in entries if now - e.last_used >= idle_timeout_s]
+
+
+def eviction_victim(entries: Iterable[IdleEntry]) -> int | None:
+    """The least recently used idle environment, to make room for a new one."""
+    best: IdleEntry | None = None
+    for e in entries:
+        if best is None or e.last_used < best.last_used:
+            best = e
+    return None if best is None else best.env_id
+
+
+def forks_needed(ready: int, in_flight: int, waiters: int, pool_size: int) -> int:
+    """How many generic environments to request so that ``pool_size`` stay ready
+    after serving ``waiters`` (invokes waiting for a generic environment)."""
+    return max(0, pool_size + waiters - ready - in_flight)
+
+
+def sweep_interval(idle_timeout_s: float, configured: float | None) -> float:
+    if configured is not None:
+        return max(0.01, configured)
+    return max(0.05, min(idle_timeout_s / 4.0, 5.0))

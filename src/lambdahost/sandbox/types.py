@@ -1,0 +1,112 @@
+"""Value types of the sandbox: what callers pass in and what they get back.
+
+Frozen dataclasses and enums only, no I/O. ``EnvSpec``/``InvokeRequest`` go into
+``EnvironmentManager.invoke``; ``InvokeResult`` comes out; ``EnvInfo`` describes live
+environments for listings; ``SandboxSettings`` configures the manager. The state
+machine of one environment lives in ``states.py``; the manager in ``manager.py``.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lambdahost.core.clock import Clock, SystemClock
+from lambdahost.errors import PlatformError
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One immutable function configuration; environments are reused only per ``key``."""
+
+    key: str
+    function_name: str
+    version: str
+    code_dir: str
+    handler: str
+    runtime: str
+    memory_mb: int
+    timeout_s: int
+    ephemeral_mb: int
+    environ: Mapping[str, str]
+    init_type: str = "on-demand"
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    """One invocation: the payload is JSON text already validated by the API."""
+
+    request_id: str
+    payload: bytes
+    invoked_function_arn: str
+    client_context: str | None = None
+    trace_id: str | None = None
+
+
+class Outcome(enum.Enum):
+    SUCCESS = "success"
+    FUNCTION_ERROR = "function_error"
+    INIT_ERROR = "init_error"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    outcome: Outcome
+    payload: bytes
+    error_type: str | None
+    log: str
+    duration_ms: float
+    init_duration_ms: float | None
+    max_memory_used_mb: int
+    cold_start: bool
+
+
+class EnvState(enum.Enum):
+    """Lifecycle of one execution environment (transitions in ``states.py``)."""
+
+    GENERIC = "generic"  # pre-forked, sandbox set up, no function code loaded
+    INITIALIZING = "initializing"  # assigned to a function, importing the handler
+    INVOKING = "invoking"  # running one invocation
+    IDLE = "idle"  # warm, frozen between invocations
+    DEAD = "dead"  # killed or exited; terminal
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    key: str | None  # None for generic (pre-forked, unassigned) environments
+    pid: int
+    state: EnvState
+    created: float  # wall-clock epoch seconds
+    last_used: float  # wall-clock epoch seconds
+    invocations: int
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """Configuration of an ``EnvironmentManager``; read once, passed down."""
+
+    work_dir: str
+    idle_timeout_s: float = 600.0
+    max_environments: int = 1000
+    pool_size: int = 3
+    python: str = sys.executable
+    use_cgroups: bool | None = None  # None: auto-detect (writable memory cgroup)
+    use_namespaces: bool | None = None  # None: auto-detect (mount namespace + tmpfs)
+    sweep_interval_s: float | None = None  # None: min(idle_timeout_s / 4, 5 s)
+    init_timeout_s: float = 10.0  # Lambda's on-demand init phase limit
+    freeze_idle: bool = True  # SIGSTOP idle environments, SIGCONT before each request
+    preload_modules: tuple[str, ...] = ()  # extra modules the zygote imports (e.g. "boto3")
+    max_log_bytes: int = 1 << 20  # log text returned per invocation (tail kept)
+    clock: Clock = field(default_factory=SystemClock)
+
+
+class SandboxError(PlatformError):
+    """A platform-side failure of the sandbox (never caused by function code)."""
+
+
+class CapacityError(SandboxError):
+    """``max_environments`` are all busy; no idle one could be evicted."""

@@ -1,0 +1,67 @@
+"""Fixtures for tests against a live server: one server per store dialect per session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import drop_pg_schema, fresh_pg_url
+from tests.integration.server import ROLE, LiveServer, make_zip
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir: Path = tmp_path_factory.mktemp(f"server-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir}/store.db"
+    else:
+        url = fresh_pg_url()
+    live = LiveServer(data_dir=data_dir, store_url=url, extra_args=("--idle-timeout", "30"))
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+        if request.param == "postgres":
+            drop_pg_schema(url)
+
+
+@pytest.fixture
+def lam(server: LiveServer) -> Any:
+    return server.client()
+
+
+@pytest.fixture
+def fname() -> str:
+    return f"fn-{uuid.uuid4().hex[:10]}"
+
+
+HELLO = """
+import json, os
+def handler(event, context):
+    print("hello from", context.function_name)
+    return {"event": event, "request_id": context.aws_request_id}
+"""
+
+
+@pytest.fixture
+def create(lam: Any) -> Callable[..., dict[str, Any]]:
+    """Create a function from source files (default: the HELLO handler)."""
+
+    def _create(name: str, files: dict[str, str | bytes] | None = None, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "FunctionName": name,
+            "Runtime": "python3.12",
+            "Role": ROLE,
+            "Handler": "app.handler",
+            "Code": {"ZipFile": make_zip(files or {"app.py": HELLO})},
+        }
+        params.update(kwargs)
+        result: dict[str, Any] = lam.create_function(**params)
+        return result
+
+    return _create
