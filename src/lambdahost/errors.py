@@ -116,6 +116,4 @@ def service_error(message: str) -> ApiError:
 
 
 def unknown_operation(method: str, path: str) -> ApiError:
-    return ApiError(
-        "UnknownOperationException", f"No operation matches {method} {path}", 404
-    )
+    return ApiError("UnknownOperationException", f"No operation matches {method} {path}", 404)

@@ -14,7 +14,9 @@ from tests.integration.server import ROLE, LiveServer, make_zip
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     data_dir: Path = tmp_path_factory.mktemp(f"server-{request.param}")
     if request.param == "sqlite":
         url = f"sqlite:///{data_dir}/store.db"
@@ -36,6 +38,23 @@ def lam(server: LiveServer) -> Any:
 
 
 @pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory both the tests and functions can write to.
+
+    Functions get a private /tmp, so this lives elsewhere (/var/tmp).
+    """
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="lambdahost-test-", dir="/var/tmp"))
+    path.chmod(0o777)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def fname() -> str:
     return f"fn-{uuid.uuid4().hex[:10]}"
 
@@ -52,7 +71,9 @@ def handler(event, context):
 def create(lam: Any) -> Callable[..., dict[str, Any]]:
     """Create a function from source files (default: the HELLO handler)."""
 
-    def _create(name: str, files: dict[str, str | bytes] | None = None, **kwargs: Any) -> dict[str, Any]:
+    def _create(
+        name: str, files: dict[str, str | bytes] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {
             "FunctionName": name,
             "Runtime": "python3.12",

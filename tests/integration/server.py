@@ -41,18 +41,33 @@ class LiveServer:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "LAMBDAHOST_ACCESS_KEY_ID": ACCESS_KEY,
-            "LAMBDAHOST_SECRET_ACCESS_KEY": SECRET_KEY,
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "LAMBDAHOST_ACCESS_KEY_ID": ACCESS_KEY,
+                "LAMBDAHOST_SECRET_ACCESS_KEY": SECRET_KEY,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     def start(self, timeout: float = 30.0) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lambdahost.cli.main", "up", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--store-url", self.store_url, *self.extra_args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env(),
+            [
+                sys.executable,
+                "-m",
+                "lambdahost.cli.main",
+                "up",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--store-url",
+                self.store_url,
+                *self.extra_args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=self.env(),
         )
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout

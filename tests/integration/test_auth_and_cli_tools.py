@@ -52,31 +52,65 @@ def test_sts_get_caller_identity(server: LiveServer) -> None:
     assert exc.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
-def aws(server: LiveServer, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def aws(
+    server: LiveServer, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    env.update({
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL_LAMBDA": server.endpoint,
-        "AWS_ENDPOINT_URL_STS": server.endpoint, "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PAGER": "",
-    })
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL_LAMBDA": server.endpoint,
+            "AWS_ENDPOINT_URL_STS": server.endpoint,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_PAGER": "",
+        }
+    )
     return subprocess.run(
-        [sys.executable, "-m", "awscli", *args], env=env, capture_output=True, text=True,
-        timeout=60, cwd=cwd,
+        [sys.executable, "-m", "awscli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
     )
 
 
 def test_aws_cli_end_to_end(server: LiveServer, tmp_path: Path, fname: str) -> None:
     zip_path = tmp_path / "fn.zip"
     zip_path.write_bytes(make_zip({"app.py": "def handler(e, c):\n    return {'got': e}\n"}))
-    created = aws(server, "lambda", "create-function", "--function-name", fname, "--runtime",
-                  "python3.12", "--role", "arn:aws:iam::123456789012:role/r", "--handler",
-                  "app.handler", "--zip-file", f"fileb://{zip_path}")
+    created = aws(
+        server,
+        "lambda",
+        "create-function",
+        "--function-name",
+        fname,
+        "--runtime",
+        "python3.12",
+        "--role",
+        "arn:aws:iam::123456789012:role/r",
+        "--handler",
+        "app.handler",
+        "--zip-file",
+        f"fileb://{zip_path}",
+    )
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["FunctionName"] == fname
     out_file = tmp_path / "out.json"
-    invoked = aws(server, "lambda", "invoke", "--function-name", fname, "--cli-binary-format",
-                  "raw-in-base64-out", "--payload", '{"x": 1}', "--log-type", "Tail", str(out_file))
+    invoked = aws(
+        server,
+        "lambda",
+        "invoke",
+        "--function-name",
+        fname,
+        "--payload",
+        '{"x": 1}',
+        "--log-type",
+        "Tail",
+        str(out_file),
+    )
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(out_file.read_text()) == {"got": {"x": 1}}
     assert json.loads(invoked.stdout)["StatusCode"] == 200
@@ -84,8 +118,17 @@ def test_aws_cli_end_to_end(server: LiveServer, tmp_path: Path, fname: str) -> N
     assert fname in {f["FunctionName"] for f in json.loads(listed.stdout)["Functions"]}
     published = aws(server, "lambda", "publish-version", "--function-name", fname)
     assert json.loads(published.stdout)["Version"] == "1"
-    alias = aws(server, "lambda", "create-alias", "--function-name", fname, "--name", "live",
-                "--function-version", "1")
+    alias = aws(
+        server,
+        "lambda",
+        "create-alias",
+        "--function-name",
+        fname,
+        "--name",
+        "live",
+        "--function-version",
+        "1",
+    )
     assert alias.returncode == 0, alias.stderr
     identity = aws(server, "sts", "get-caller-identity")
     assert json.loads(identity.stdout)["Account"] == "123456789012"
@@ -98,14 +141,32 @@ def test_aws_cli_end_to_end(server: LiveServer, tmp_path: Path, fname: str) -> N
 def test_endpoint_url_flag(server: LiveServer, fname: str, create: Callable[..., Any]) -> None:
     create(fname)
     env = dict(os.environ)
-    env.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-                "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": "/dev/null",
-                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+    )
     env.pop("AWS_ENDPOINT_URL_LAMBDA", None)
     result = subprocess.run(
-        [sys.executable, "-m", "awscli", "lambda", "get-function-configuration", "--function-name",
-         fname, "--endpoint-url", server.endpoint],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "awscli",
+            "lambda",
+            "get-function-configuration",
+            "--function-name",
+            fname,
+            "--endpoint-url",
+            server.endpoint,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["FunctionName"] == fname

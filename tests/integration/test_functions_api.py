@@ -24,9 +24,15 @@ def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
 def test_create_get_and_download_code(lam: Any, create: Callable[..., Any], fname: str) -> None:
     code = make_zip({"app.py": HELLO})
     created = create(
-        fname, files={"app.py": HELLO}, Timeout=30, MemorySize=256, Description="d",
-        Environment={"Variables": {"AA": "1"}}, EphemeralStorage={"Size": 1024},
-        Tags={"team": "x"}, Architectures=["arm64"],
+        fname,
+        files={"app.py": HELLO},
+        Timeout=30,
+        MemorySize=256,
+        Description="d",
+        Environment={"Variables": {"AA": "1"}},
+        EphemeralStorage={"Size": 1024},
+        Tags={"team": "x"},
+        Architectures=["arm64"],
     )
     assert created["FunctionName"] == fname
     assert created["FunctionArn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{fname}"
@@ -51,9 +57,12 @@ def test_create_get_and_download_code(lam: Any, create: Callable[..., Any], fnam
 
 def test_function_name_forms(lam: Any, create: Callable[..., Any], fname: str) -> None:
     create(fname)
-    for form in (fname, f"123456789012:function:{fname}",
-                 f"arn:aws:lambda:us-east-1:123456789012:function:{fname}",
-                 f"arn:aws:lambda:us-east-1:123456789012:function:{fname}:$LATEST"):
+    for form in (
+        fname,
+        f"123456789012:function:{fname}",
+        f"arn:aws:lambda:us-east-1:123456789012:function:{fname}",
+        f"arn:aws:lambda:us-east-1:123456789012:function:{fname}:$LATEST",
+    ):
         assert lam.get_function_configuration(FunctionName=form)["FunctionName"] == fname
 
 
@@ -77,11 +86,16 @@ def test_unknown_function(lam: Any) -> None:
         lam.invoke(FunctionName="does-not-exist")
 
 
-@pytest.mark.parametrize("bad_name", ["bad name", "a" * 65, "fn!", "arn:aws:lambda:nope"])
+@pytest.mark.parametrize("bad_name", ["bad name", "a" * 65, "fn!", "arn:aws:s3:::bucket"])
 def test_invalid_names(lam: Any, bad_name: str) -> None:
     with pytest.raises(ClientError) as exc:
-        lam.create_function(FunctionName=bad_name, Runtime="python3.12", Role=ROLE,
-                            Handler="app.handler", Code={"ZipFile": make_zip({"app.py": HELLO})})
+        lam.create_function(
+            FunctionName=bad_name,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": make_zip({"app.py": HELLO})},
+        )
     assert error_code(exc) in ("ValidationException", "InvalidParameterValueException")
     with pytest.raises(ClientError) as exc2:
         lam.get_function(FunctionName=bad_name)
@@ -97,13 +111,26 @@ def test_invalid_names(lam: Any, bad_name: str) -> None:
         ({"MemorySize": 10241}, "ValidationException", "less than or equal to 10240"),
         ({"EphemeralStorage": {"Size": 10241}}, "ValidationException", "10240"),
         ({"Role": "not-a-role"}, "ValidationException", "role"),
-        ({"Environment": {"Variables": {"AWS_REGION": "x"}}}, "InvalidParameterValueException", "reserved keys"),
-        ({"Environment": {"Variables": {"BIG": "x" * 5000}}}, "InvalidParameterValueException", "4KB"),
+        (
+            {"Environment": {"Variables": {"AWS_REGION": "x"}}},
+            "InvalidParameterValueException",
+            "reserved keys",
+        ),
+        (
+            {"Environment": {"Variables": {"BIG": "x" * 5000}}},
+            "InvalidParameterValueException",
+            "4KB",
+        ),
         ({"Architectures": ["sparc"]}, "ValidationException", "architectures"),
     ],
 )
 def test_bad_configuration_changes_nothing(
-    lam: Any, create: Callable[..., Any], fname: str, overrides: dict[str, Any], code: str, needle: str
+    lam: Any,
+    create: Callable[..., Any],
+    fname: str,
+    overrides: dict[str, Any],
+    code: str,
+    needle: str,
 ) -> None:
     with pytest.raises(ClientError) as exc:
         create(fname, **overrides)
@@ -116,8 +143,13 @@ def test_bad_configuration_changes_nothing(
 def test_malformed_and_escaping_archives(lam: Any, fname: str) -> None:
     def attempt(data: bytes) -> str:
         with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
-            lam.create_function(FunctionName=fname, Runtime="python3.12", Role=ROLE,
-                                Handler="app.handler", Code={"ZipFile": data})
+            lam.create_function(
+                FunctionName=fname,
+                Runtime="python3.12",
+                Role=ROLE,
+                Handler="app.handler",
+                Code={"ZipFile": data},
+            )
         return str(exc.value.response["Error"]["Message"])
 
     assert "Could not unzip uploaded file" in attempt(b"this is not a zip")
@@ -134,8 +166,13 @@ def test_archive_over_250_mb_unzipped(lam: Any, fname: str) -> None:
         archive.writestr("app.py", HELLO)
         archive.writestr("big.bin", b"\0" * (251 * 1024 * 1024))
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
-        lam.create_function(FunctionName=fname, Runtime="python3.12", Role=ROLE,
-                            Handler="app.handler", Code={"ZipFile": buffer.getvalue()})
+        lam.create_function(
+            FunctionName=fname,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": buffer.getvalue()},
+        )
     assert "Unzipped size must be smaller than 262144000 bytes" in str(exc.value)
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_function(FunctionName=fname)
@@ -159,7 +196,11 @@ def test_list_functions_paging(lam: Any, create: Callable[..., Any], fname: str)
             break
     assert names <= set(seen)
     assert len(seen) == len(set(seen))
-    paginated = [f["FunctionName"] for p in lam.get_paginator("list_functions").paginate() for f in p["Functions"]]
+    paginated = [
+        f["FunctionName"]
+        for p in lam.get_paginator("list_functions").paginate()
+        for f in p["Functions"]
+    ]
     assert names <= set(paginated)
 
 
@@ -168,16 +209,22 @@ def test_update_configuration_and_code_with_revision_ids(
 ) -> None:
     created = create(fname)
     updated = lam.update_function_configuration(
-        FunctionName=fname, Timeout=10, RevisionId=created["RevisionId"],
+        FunctionName=fname,
+        Timeout=10,
+        RevisionId=created["RevisionId"],
         Environment={"Variables": {"BB": "2"}},
     )
     assert updated["Timeout"] == 10 and updated["RevisionId"] != created["RevisionId"]
     with pytest.raises(lam.exceptions.PreconditionFailedException):
-        lam.update_function_configuration(FunctionName=fname, Timeout=20, RevisionId=created["RevisionId"])
+        lam.update_function_configuration(
+            FunctionName=fname, Timeout=20, RevisionId=created["RevisionId"]
+        )
     assert lam.get_function_configuration(FunctionName=fname)["Timeout"] == 10
     new_code = make_zip({"app.py": "def handler(e, c):\n    return 'v2'\n"})
     with pytest.raises(lam.exceptions.PreconditionFailedException):
-        lam.update_function_code(FunctionName=fname, ZipFile=new_code, RevisionId=created["RevisionId"])
+        lam.update_function_code(
+            FunctionName=fname, ZipFile=new_code, RevisionId=created["RevisionId"]
+        )
     code_updated = lam.update_function_code(
         FunctionName=fname, ZipFile=new_code, RevisionId=updated["RevisionId"]
     )
@@ -187,7 +234,10 @@ def test_update_configuration_and_code_with_revision_ids(
     assert lam.invoke(FunctionName=fname)["Payload"].read() == b'"v2"'
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.update_function_code(FunctionName=fname, ZipFile=b"garbage")
-    assert lam.get_function_configuration(FunctionName=fname)["CodeSha256"] == code_updated["CodeSha256"]
+    assert (
+        lam.get_function_configuration(FunctionName=fname)["CodeSha256"]
+        == code_updated["CodeSha256"]
+    )
 
 
 def test_tags(lam: Any, create: Callable[..., Any], fname: str) -> None:

@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,8 +50,13 @@ def handler(event, context):
 
 
 def test_sync_invoke_context_and_env(lam: Any, create: Callable[..., Any], fname: str) -> None:
-    create(fname, files={"app.py": CONTEXT_FN}, MemorySize=256, Timeout=7,
-           Environment={"Variables": {"MY_VAR": "v"}})
+    create(
+        fname,
+        files={"app.py": CONTEXT_FN},
+        MemorySize=256,
+        Timeout=7,
+        Environment={"Variables": {"MY_VAR": "v"}},
+    )
     client_context = base64.b64encode(json.dumps({"custom": {"k": "v"}}).encode()).decode()
     out = lam.invoke(FunctionName=fname, Payload=b'{"a": 1}', ClientContext=client_context)
     assert out["StatusCode"] == 200
@@ -86,7 +92,13 @@ def test_log_tail_has_start_end_report(lam: Any, create: Callable[..., Any], fna
     assert "to stdout" in log and "to stderr" in log
     assert f"END RequestId: {request_id}" in log
     report = next(line for line in log.splitlines() if line.startswith("REPORT"))
-    for field in ("Duration:", "Billed Duration:", "Memory Size: 128 MB", "Max Memory Used:", "Init Duration:"):
+    for field in (
+        "Duration:",
+        "Billed Duration:",
+        "Memory Size: 128 MB",
+        "Max Memory Used:",
+        "Init Duration:",
+    ):
         assert field in report, report
     assert "\t" in report
     warm = lam.invoke(FunctionName=fname, LogType="Tail")
@@ -129,7 +141,9 @@ def test_warm_reuse(lam: Any, create: Callable[..., Any], fname: str) -> None:
 
 
 def test_timeout(lam: Any, create: Callable[..., Any], fname: str) -> None:
-    create(fname, files={"app.py": "import time\ndef handler(e, c):\n    time.sleep(30)\n"}, Timeout=1)
+    create(
+        fname, files={"app.py": "import time\ndef handler(e, c):\n    time.sleep(30)\n"}, Timeout=1
+    )
     started = time.monotonic()
     out = lam.invoke(FunctionName=fname, LogType="Tail")
     assert time.monotonic() - started < 10
@@ -148,7 +162,11 @@ def test_memory_limit(lam: Any, create: Callable[..., Any], fname: str) -> None:
     body = json.loads(out["Payload"].read())
     assert body["errorType"] == "Runtime.ExitError"
     assert "Runtime exited with error: signal: killed" in body["errorMessage"]
-    report = [l for l in base64.b64decode(out["LogResult"]).decode().splitlines() if l.startswith("REPORT")]
+    report = [
+        line
+        for line in base64.b64decode(out["LogResult"]).decode().splitlines()
+        if line.startswith("REPORT")
+    ]
     assert report and "Max Memory Used:" in report[0]
 
 
@@ -169,14 +187,25 @@ def test_payload_validation(lam: Any, create: Callable[..., Any], fname: str) ->
         lam.invoke(FunctionName=fname, Payload=b'"' + b"x" * (6 * 1024 * 1024 + 10) + b'"')
     assert "Request must be smaller than 6291456 bytes" in str(exc.value)
     with pytest.raises(lam.exceptions.RequestTooLargeException):
-        lam.invoke(FunctionName=fname, InvocationType="Event", Payload=b'"' + b"x" * (1024 * 1024 + 10) + b'"')
+        lam.invoke(
+            FunctionName=fname,
+            InvocationType="Event",
+            Payload=b'"' + b"x" * (1024 * 1024 + 10) + b'"',
+        )
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.invoke(FunctionName=fname, ClientContext="!!!not-base64")
 
 
-def test_dry_run_and_event(lam: Any, server: LiveServer, create: Callable[..., Any], fname: str) -> None:
-    marker = server.data_dir / f"{fname}.marker"
-    create(fname, files={"app.py": f"def handler(e, c):\n    open({str(marker)!r}, 'a').write(e['v'] + '\\n')\n"})
+def test_dry_run_and_event(
+    lam: Any, shared_dir: Path, create: Callable[..., Any], fname: str
+) -> None:
+    marker = shared_dir / f"{fname}.marker"
+    create(
+        fname,
+        files={
+            "app.py": f"def handler(e, c):\n    open({str(marker)!r}, 'a').write(e['v'] + '\\n')\n"
+        },
+    )
     assert lam.invoke(FunctionName=fname, InvocationType="DryRun")["StatusCode"] == 204
     assert not marker.exists()
     out = lam.invoke(FunctionName=fname, InvocationType="Event", Payload=b'{"v": "e1"}')
@@ -187,7 +216,9 @@ def test_dry_run_and_event(lam: Any, server: LiveServer, create: Callable[..., A
     assert marker.read_text() == "e1\n"
 
 
-def test_logs_are_kept_per_function(server: LiveServer, lam: Any, create: Callable[..., Any], fname: str) -> None:
+def test_logs_are_kept_per_function(
+    server: LiveServer, lam: Any, create: Callable[..., Any], fname: str
+) -> None:
     from lambdahost.cli.client import Target, signed_get
     from tests.integration.server import ACCESS_KEY, REGION, SECRET_KEY
 

@@ -30,8 +30,14 @@ def test_state_survives_restart(restartable: LiveServer, tmp_path: Path) -> None
     live.start()
     lam = live.client()
     code = make_zip({"app.py": "def handler(e, c):\n    return 'v1'\n"})
-    lam.create_function(FunctionName="keep", Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                        Code={"ZipFile": code}, Tags={"t": "1"})
+    lam.create_function(
+        FunctionName="keep",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": code},
+        Tags={"t": "1"},
+    )
     lam.publish_version(FunctionName="keep")
     lam.create_alias(FunctionName="keep", Name="live", FunctionVersion="1")
     live.stop()
@@ -42,28 +48,40 @@ def test_state_survives_restart(restartable: LiveServer, tmp_path: Path) -> None
     live.start()
     lam = live.client()
     assert lam.get_function(FunctionName="keep")["Tags"] == {"t": "1"}
-    assert [v["Version"] for v in lam.list_versions_by_function(FunctionName="keep")["Versions"]] == ["$LATEST", "1"]
+    assert [
+        v["Version"] for v in lam.list_versions_by_function(FunctionName="keep")["Versions"]
+    ] == ["$LATEST", "1"]
     assert lam.get_alias(FunctionName="keep", Name="live")["FunctionVersion"] == "1"
     assert json.loads(lam.invoke(FunctionName="keep", Qualifier="live")["Payload"].read()) == "v1"
 
 
-def test_accepted_events_survive_kill9(restartable: LiveServer) -> None:
+def test_accepted_events_survive_kill9(restartable: LiveServer, shared_dir: Path) -> None:
     live = restartable
     live.start()
     lam = live.client()
-    marker = live.data_dir / "events.log"
+    marker = shared_dir / "events.log"
     slow = (
         "import time\n"
         "def handler(e, c):\n"
         "    time.sleep(0.5)\n"
         f"    open({str(marker)!r}, 'a').write(str(e['n']) + '\\n')\n"
     )
-    lam.create_function(FunctionName="evt", Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                        Code={"ZipFile": make_zip({"app.py": slow})}, Timeout=10)
+    lam.create_function(
+        FunctionName="evt",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": make_zip({"app.py": slow})},
+        Timeout=10,
+    )
     count = 30
     for n in range(count):
-        assert lam.invoke(FunctionName="evt", InvocationType="Event",
-                          Payload=json.dumps({"n": n}).encode())["StatusCode"] == 202
+        assert (
+            lam.invoke(
+                FunctionName="evt", InvocationType="Event", Payload=json.dumps({"n": n}).encode()
+            )["StatusCode"]
+            == 202
+        )
     live.kill9()
     live.start()
     deadline = time.monotonic() + 60

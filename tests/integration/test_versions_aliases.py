@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.integration.server import make_zip
 
@@ -43,7 +44,9 @@ def test_publish_and_list_versions(lam: Any, create: Callable[..., Any], fname: 
         lam.invoke(FunctionName=f"{fname}:1", Qualifier="2")
 
 
-def test_publish_on_create_and_delete_version(lam: Any, create: Callable[..., Any], fname: str) -> None:
+def test_publish_on_create_and_delete_version(
+    lam: Any, create: Callable[..., Any], fname: str
+) -> None:
     created = create(fname, Publish=True)
     assert created["Version"] == "1"
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
@@ -71,19 +74,22 @@ def test_aliases_crud(lam: Any, create: Callable[..., Any], fname: str) -> None:
     assert got["FunctionVersion"] == "1" and got["Description"] == "p"
     with pytest.raises(lam.exceptions.PreconditionFailedException):
         lam.update_alias(FunctionName=fname, Name="prod", Description="q", RevisionId="stale")
-    updated = lam.update_alias(FunctionName=fname, Name="prod", FunctionVersion="$LATEST",
-                               RevisionId=got["RevisionId"])
+    updated = lam.update_alias(
+        FunctionName=fname, Name="prod", FunctionVersion="$LATEST", RevisionId=got["RevisionId"]
+    )
     assert updated["FunctionVersion"] == "$LATEST"
     out = lam.invoke(FunctionName=fname, Qualifier="prod")
     assert out["ExecutedVersion"] == "$LATEST"
     lam.create_alias(FunctionName=fname, Name="beta", FunctionVersion="1")
     names = [a["Name"] for a in lam.list_aliases(FunctionName=fname)["Aliases"]]
     assert names == ["beta", "prod"]
-    assert [a["Name"] for a in lam.list_aliases(FunctionName=fname, FunctionVersion="1")["Aliases"]] == ["beta"]
+    assert [
+        a["Name"] for a in lam.list_aliases(FunctionName=fname, FunctionVersion="1")["Aliases"]
+    ] == ["beta"]
     lam.delete_alias(FunctionName=fname, Name="beta")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_alias(FunctionName=fname, Name="beta")
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError):
         lam.create_alias(FunctionName=fname, Name="123", FunctionVersion="1")
 
 
@@ -92,8 +98,12 @@ def test_alias_routing_weights(lam: Any, create: Callable[..., Any], fname: str)
     lam.publish_version(FunctionName=fname)
     lam.update_function_code(FunctionName=fname, ZipFile=make_zip(handler_returning("two")))
     lam.publish_version(FunctionName=fname)
-    lam.create_alias(FunctionName=fname, Name="canary", FunctionVersion="1",
-                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.3}})
+    lam.create_alias(
+        FunctionName=fname,
+        Name="canary",
+        FunctionVersion="1",
+        RoutingConfig={"AdditionalVersionWeights": {"2": 0.3}},
+    )
     counts: Counter[str] = Counter()
     for _ in range(200):
         out = lam.invoke(FunctionName=fname, Qualifier="canary")
@@ -102,5 +112,8 @@ def test_alias_routing_weights(lam: Any, create: Callable[..., Any], fname: str)
         counts[out["ExecutedVersion"]] += 1
     assert 30 <= counts["2"] <= 95, counts
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
-        lam.update_alias(FunctionName=fname, Name="canary",
-                         RoutingConfig={"AdditionalVersionWeights": {"$LATEST": 0.5}})
+        lam.update_alias(
+            FunctionName=fname,
+            Name="canary",
+            RoutingConfig={"AdditionalVersionWeights": {"$LATEST": 0.5}},
+        )

@@ -19,7 +19,7 @@ from lambdahost.api import internal
 from lambdahost.api.http import Request, Response
 from lambdahost.api.router import Router
 from lambdahost.api.routes import functions, invoke, tags, versions
-from lambdahost.api.wire import query_xml_error, rest_json_error
+from lambdahost.api.wire import rest_json_error
 from lambdahost.app.platform import Platform
 from lambdahost.auth import (
     AuthError,
@@ -96,8 +96,13 @@ class LambdaHostApp:
         if self.auth_enabled:
             try:
                 creds, _ = verify(
-                    request.method, request.raw_path, request.raw_query, request.headers,
-                    request.body, self.lookup, datetime.now(UTC),
+                    request.method,
+                    request.raw_path,
+                    request.raw_query,
+                    request.headers,
+                    request.body,
+                    self.lookup,
+                    datetime.now(UTC),
                 )
             except AuthError as error:
                 return self._auth_error(error, protocol, request.request_id)
@@ -108,13 +113,17 @@ class LambdaHostApp:
             return self._sts(request)
         if service != "lambda":
             return rest_json_error(
-                ApiError("UnknownServiceException", f"lambdahost does not implement {service}", 400),
+                ApiError(
+                    "UnknownServiceException", f"lambdahost does not implement {service}", 400
+                ),
                 request.request_id,
             )
         return await self._dispatch(self.lambda_router, request, rest_json_error)
 
     async def _dispatch(
-        self, router: Router, request: Request,
+        self,
+        router: Router,
+        request: Request,
         render: Callable[[ApiError, str], Response],
     ) -> Response:
         found = router.match(request.method, request.raw_path)
@@ -128,15 +137,22 @@ class LambdaHostApp:
             return render(error, request.request_id)
         except Exception:
             log.exception("internal error on %s %s", request.method, request.raw_path)
-            return render(service_error("An internal error occurred in lambdahost."), request.request_id)
+            return render(
+                service_error("An internal error occurred in lambdahost."), request.request_id
+            )
 
     async def _internal(self, request: Request) -> Response:
         public = request.raw_path.startswith(("/_lambdahost/code/", "/_lambdahost/health"))
         if not public and self.auth_enabled:
             try:
                 verify(
-                    request.method, request.raw_path, request.raw_query, request.headers,
-                    request.body, self.lookup, datetime.now(UTC),
+                    request.method,
+                    request.raw_path,
+                    request.raw_query,
+                    request.headers,
+                    request.body,
+                    self.lookup,
+                    datetime.now(UTC),
                 )
             except AuthError as error:
                 return self._auth_error(error, "rest-json", request.request_id)
@@ -149,18 +165,31 @@ class LambdaHostApp:
         assert isinstance(request.principal, Credentials)
         status, headers, body = handle_sts(params, "query", request.principal, request.request_id)
         return Response(
-            status, body,
-            [(k.lower().encode(), v.encode()) for k, v in headers if k.lower() != "x-amzn-requestid"],
+            status,
+            body,
+            [
+                (k.lower().encode(), v.encode())
+                for k, v in headers
+                if k.lower() != "x-amzn-requestid"
+            ],
         )
 
     @staticmethod
     def _auth_error(error: AuthError, protocol: str, request_id: str) -> Response:
         status, headers, body = render_auth_error(
-            error, protocol, request_id, xml_namespace=STS_NAMESPACE if protocol == "query" else None
+            error,
+            protocol,
+            request_id,
+            xml_namespace=STS_NAMESPACE if protocol == "query" else None,
         )
         return Response(
-            status, body,
-            [(k.lower().encode(), v.encode()) for k, v in headers if k.lower() != "x-amzn-requestid"],
+            status,
+            body,
+            [
+                (k.lower().encode(), v.encode())
+                for k, v in headers
+                if k.lower() != "x-amzn-requestid"
+            ],
         )
 
     @staticmethod

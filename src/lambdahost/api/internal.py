@@ -21,8 +21,12 @@ def build_router(platform: Platform) -> Router:
         name = request.path_params["FunctionName"]
         sha = request.q("sha") or ""
         ok = verify_code_url(
-            name, sha, request.q("expires") or "", request.q("signature") or "",
-            platform.code_url_key, platform.clock.time(),
+            name,
+            sha,
+            request.q("expires") or "",
+            request.q("signature") or "",
+            platform.code_url_key,
+            platform.clock.time(),
         )
         if not ok:
             raise ApiError("AccessDenied", "Request has expired or the signature is invalid", 403)
@@ -41,18 +45,25 @@ def build_router(platform: Platform) -> Router:
                 raise function_not_found(platform.arns.function(name))
         data, next_offset = platform.logs.read(name, offset, limit)
         return Response(
-            200, data,
-            [(b"content-type", b"text/plain; charset=utf-8"),
-             (b"x-lambdahost-next-offset", str(next_offset).encode())],
+            200,
+            data,
+            [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"x-lambdahost-next-offset", str(next_offset).encode()),
+            ],
         )
 
     async def environments(request: Request) -> Response:
         rows = []
         for info in platform.manager.snapshot():
-            rows.append({
-                "Key": info.key, "Pid": info.pid, "State": str(getattr(info.state, "name", info.state)),
-                "Invocations": info.invocations,
-            })
+            rows.append(
+                {
+                    "Key": info.key,
+                    "Pid": info.pid,
+                    "State": str(getattr(info.state, "name", info.state)),
+                    "Invocations": info.invocations,
+                }
+            )
         return json_response({"Environments": rows})
 
     async def health(request: Request) -> Response:

@@ -32,7 +32,7 @@ def rest_json_error(error: ApiError, request_id: str) -> Response:
 def query_xml_error(error: ApiError, request_id: str) -> Response:
     kind = "Sender" if error.status < 500 else "Receiver"
     body = (
-        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
         f"<Error><Type>{kind}</Type><Code>{escape(error.code)}</Code>"
         f"<Message>{escape(error.message)}</Message></Error>"
         f"<RequestId>{escape(request_id)}</RequestId></ErrorResponse>"
@@ -45,5 +45,8 @@ def json_protocol_error(error: ApiError, request_id: str) -> Response:
     return Response(
         error.status,
         json.dumps(body).encode(),
-        [(b"content-type", b"application/x-amz-json-1.0"), (b"x-amzn-errortype", error.code.encode())],
+        [
+            (b"content-type", b"application/x-amz-json-1.0"),
+            (b"x-amzn-errortype", error.code.encode()),
+        ],
     )

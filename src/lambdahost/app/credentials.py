@@ -35,7 +35,9 @@ def load_or_create(data_dir: Path, access_key_id: str | None, secret: str | None
     data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as sink:
-        json.dump({"access_key_id": keys.access_key_id, "secret_access_key": keys.secret_access_key}, sink)
+        json.dump(
+            {"access_key_id": keys.access_key_id, "secret_access_key": keys.secret_access_key}, sink
+        )
     return keys
 
 

@@ -171,8 +171,12 @@ class FunctionService:
             return str(self.code.path_for(sha256))
         data = await self.store.call(lambda s: s.code.get(sha256))
         if data is None:
-            raise ApiError("ServiceException", f"Code {sha256} is missing from the store", 500,
-                           message_key="Message")
+            raise ApiError(
+                "ServiceException",
+                f"Code {sha256} is missing from the store",
+                500,
+                message_key="Message",
+            )
         path = await asyncio.to_thread(self.code.extract, sha256, data)
         return str(path)
 
@@ -195,7 +199,9 @@ class FunctionService:
         # Validate the configuration before the (costly) archive check.
         cfg.new_config(body, now=self._now(), code_sha256="", code_size=0)
         checked = await self._check_zip(code)
-        config = cfg.new_config(body, now=self._now(), code_sha256=checked.sha256, code_size=checked.size)
+        config = cfg.new_config(
+            body, now=self._now(), code_sha256=checked.sha256, code_size=checked.size
+        )
         revision = str(uuid.uuid4())
         created = self.clock.time()
 
@@ -264,7 +270,8 @@ class FunctionService:
             last = rows[limit - 1]
             result["NextMarker"] = encode_marker(
                 [last.function_name, 0 if last.version == LATEST else int(last.version)]
-                if all_versions else last.function_name
+                if all_versions
+                else last.function_name
             )
         return result
 
@@ -281,7 +288,10 @@ class FunctionService:
         self._check_revision(body, current.revision_id)
         checked = await self._check_zip(body)
         config = cfg.with_new_code(
-            current.config, now=self._now(), code_sha256=checked.sha256, code_size=checked.size,
+            current.config,
+            now=self._now(),
+            code_sha256=checked.sha256,
+            code_size=checked.size,
             architectures=body.get("Architectures"),
         )
         if body.get("DryRun"):
@@ -328,7 +338,9 @@ class FunctionService:
             self._invalidate(name)
             return
         if qualifier == LATEST:
-            raise invalid_parameter("$LATEST version cannot be deleted without deleting the function.")
+            raise invalid_parameter(
+                "$LATEST version cannot be deleted without deleting the function."
+            )
         if not is_version(qualifier):
             raise invalid_parameter(
                 "Deletion of aliases is not supported through DeleteFunction. Use DeleteAlias."
@@ -365,7 +377,9 @@ class FunctionService:
         if last is not None and cfg.same_publishable_content(last.config, latest.config):
             return last
         config = dict(latest.config)
-        config["Description"] = description if description is not None else latest.config.get("Description", "")
+        config["Description"] = (
+            description if description is not None else latest.config.get("Description", "")
+        )
         config["LastModified"] = self._now()
         revision = str(uuid.uuid4())
         version = await self.store.call(
@@ -383,7 +397,9 @@ class FunctionService:
         limit = page_size(max_items)
         after = decode_marker(marker)
         after_num = int(after) if after is not None else -1
-        rows = await self.store.call(lambda s: s.functions.list_versions(name, after_num, limit + 1))
+        rows = await self.store.call(
+            lambda s: s.functions.list_versions(name, after_num, limit + 1)
+        )
         result: dict[str, Any] = {"Versions": [self.shape(r) for r in rows[:limit]]}
         if len(rows) > limit:
             last = rows[limit - 1]
@@ -392,7 +408,9 @@ class FunctionService:
 
     # -- aliases -------------------------------------------------------------
 
-    async def _validate_alias_target(self, name: str, body: Mapping[str, Any], version: str) -> dict[str, Any] | None:
+    async def _validate_alias_target(
+        self, name: str, body: Mapping[str, Any], version: str
+    ) -> dict[str, Any] | None:
         validate_version(version)
         if await self.version(name, version) is None:
             raise function_not_found(self.arns.function(name, version))
@@ -401,7 +419,9 @@ class FunctionService:
             return None
         weights = routing.get("AdditionalVersionWeights") or {}
         if not isinstance(weights, Mapping) or len(weights) > 1:
-            raise invalid_parameter("Number of items in AdditionalVersionWeights cannot be greater than 1")
+            raise invalid_parameter(
+                "Number of items in AdditionalVersionWeights cannot be greater than 1"
+            )
         for extra, weight in weights.items():
             if not isinstance(weight, int | float) or not 0.0 <= float(weight) <= 1.0:
                 raise ApiError(
@@ -438,7 +458,9 @@ class FunctionService:
         try:
             await self.store.call(lambda s: s.functions.create_alias(name, alias, config, revision))
         except StoreConflict:
-            raise resource_conflict(f"Alias already exists: {self.arns.alias(name, alias)}") from None
+            raise resource_conflict(
+                f"Alias already exists: {self.arns.alias(name, alias)}"
+            ) from None
         self._invalidate(name)
         return alias_configuration(self.arns, name, alias, config, revision)
 
@@ -492,12 +514,17 @@ class FunctionService:
         rows = await self.store.call(lambda s: s.functions.list_aliases(name, after, 10_000))
         if version:
             rows = [
-                r for r in rows
+                r
+                for r in rows
                 if r.config["FunctionVersion"] == version
-                or version in ((r.config.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {})
+                or version
+                in ((r.config.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {})
             ]
         result: dict[str, Any] = {
-            "Aliases": [alias_configuration(self.arns, name, r.name, r.config, r.revision_id) for r in rows[:limit]]
+            "Aliases": [
+                alias_configuration(self.arns, name, r.name, r.config, r.revision_id)
+                for r in rows[:limit]
+            ]
         }
         if len(rows) > limit:
             result["NextMarker"] = encode_marker(rows[limit - 1].name)
@@ -542,4 +569,6 @@ def decode_zip(value: Any) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again.") from None
+        raise invalid_parameter(
+            "Could not unzip uploaded file. Please check your file, then try to upload again."
+        ) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import platform
 import random
@@ -26,6 +27,7 @@ from lambdahost.core.config import log_group
 from lambdahost.core.environ import EnvironmentContext, build_environ
 from lambdahost.core.shapes import runtime_version_hash
 from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome
+from lambdahost.store import Store
 from lambdahost.store.repos import EventRow
 
 log = logging.getLogger("lambdahost.invoke")
@@ -160,10 +162,16 @@ class InvokeService:
         self.logs.append(spec.function_name, text)
         function_error = None if result.outcome is Outcome.SUCCESS else "Unhandled"
         tail_b64 = base64.b64encode(logformat.tail(text)).decode() if tail else None
-        return InvokeReply(request_id, result.payload, function_error, resolved.executed_version, tail_b64)
+        return InvokeReply(
+            request_id, result.payload, function_error, resolved.executed_version, tail_b64
+        )
 
     async def accept_event(
-        self, request_id: str, name: str, qualifier: str | None, payload: bytes,
+        self,
+        request_id: str,
+        name: str,
+        qualifier: str | None,
+        payload: bytes,
         client_context: str | None,
     ) -> None:
         """Durably store an Event invocation (returns once it is committed)."""
@@ -189,6 +197,11 @@ def _trace_id(rng: random.Random, now: float) -> str:
 
 
 RETRY_DELAYS_S = (60.0, 120.0)
+EVENT_LEASE_S = 960.0  # longer than the 900 s maximum timeout
+
+
+def _claim(store: Store, *, now: float, limit: int) -> list[EventRow]:
+    return store.events.claim(now, EVENT_LEASE_S, limit)
 
 
 class EventDispatcher:
@@ -238,8 +251,9 @@ class EventDispatcher:
             free = self.workers - len(self._running)
             batch: list[EventRow] = []
             if free > 0:
-                now = self.clock.time()
-                batch = await self.store.call(lambda s: s.events.claim(now, 960.0, free))
+                batch = await self.store.call(
+                    functools.partial(_claim, now=self.clock.time(), limit=free)
+                )
             for row in batch:
                 await self._slots.acquire()
                 task = asyncio.create_task(self._run(row))
@@ -270,11 +284,15 @@ class EventDispatcher:
             )
         except Exception:
             log.exception("event %s failed in the platform; retrying", row.request_id)
-            delay = min(300.0, 2.0 ** row.attempts) * self.time_scale
-            await self.store.call(lambda s: s.events.retry_later(row.seq, self.clock.time() + delay))
+            delay = min(300.0, 2.0**row.attempts) * self.time_scale
+            await self.store.call(
+                lambda s: s.events.retry_later(row.seq, self.clock.time() + delay)
+            )
             return
         if reply.function_error and row.attempts <= len(RETRY_DELAYS_S):
             delay = RETRY_DELAYS_S[row.attempts - 1] * self.time_scale
-            await self.store.call(lambda s: s.events.retry_later(row.seq, self.clock.time() + delay))
+            await self.store.call(
+                lambda s: s.events.retry_later(row.seq, self.clock.time() + delay)
+            )
             return
         await self.store.call(lambda s: s.events.complete([row.seq]))

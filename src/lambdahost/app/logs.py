@@ -33,7 +33,7 @@ class LogStore:
         if handle is None:
             if len(self._files) >= self._max_open:
                 self.close()
-            handle = open(self._path(function), "ab", buffering=1 << 16)  # noqa: SIM115
+            handle = open(self._path(function), "ab", buffering=1 << 16)
             self._files[function] = handle
         handle.write(text.encode("utf-8", "replace"))
         self._dirty.add(function)

@@ -31,12 +31,16 @@ class Platform:
         self.clock = clock or SystemClock()
         data = Path(settings.data_dir)
         data.mkdir(parents=True, exist_ok=True)
-        self.keys: RootKeys = load_or_create(data, settings.access_key_id, settings.secret_access_key)
+        self.keys: RootKeys = load_or_create(
+            data, settings.access_key_id, settings.secret_access_key
+        )
         self.arns = ArnFactory(settings.region, settings.account_id)
         self.endpoint = settings.endpoint
         self.store = StoreThread(settings.resolved_store_url())
         self.logs = LogStore(data / "logs")
-        self.code_url_key = hashlib.sha256(("code-url:" + self.keys.secret_access_key).encode()).digest()
+        self.code_url_key = hashlib.sha256(
+            ("code-url:" + self.keys.secret_access_key).encode()
+        ).digest()
         self.manager = EnvironmentManager(
             SandboxSettings(
                 work_dir=str(data / "envs"),
@@ -45,8 +49,12 @@ class Platform:
             )
         )
         self.functions = FunctionService(
-            self.store, CodeCache(data / "code"), self.arns, self.clock,
-            on_change=self._function_changed, code_url_key=self.code_url_key,
+            self.store,
+            CodeCache(data / "code"),
+            self.arns,
+            self.clock,
+            on_change=self._function_changed,
+            code_url_key=self.code_url_key,
         )
         self.invoker = InvokeService(
             self.functions,
@@ -59,7 +67,10 @@ class Platform:
             self.clock,
         )
         self.dispatcher = EventDispatcher(
-            self.invoker, self.store, self.clock, workers=settings.event_workers,
+            self.invoker,
+            self.store,
+            self.clock,
+            workers=settings.event_workers,
             time_scale=settings.event_time_scale,
         )
         self._flusher: asyncio.Task[None] | None = None

@@ -72,12 +72,19 @@ class StoreThread:
         return await future
 
     async def enqueue_event(
-        self, request_id: str, function: str, qualifier: str | None, payload: bytes,
-        client_context: str | None, now: float,
+        self,
+        request_id: str,
+        function: str,
+        qualifier: str | None,
+        payload: bytes,
+        client_context: str | None,
+        now: float,
     ) -> None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._inbox.put(_Enqueue((request_id, function, qualifier, payload, client_context, now), future, loop))
+        self._inbox.put(
+            _Enqueue((request_id, function, qualifier, payload, client_context, now), future, loop)
+        )
         await future
 
     def _run(self) -> None:

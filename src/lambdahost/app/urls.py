@@ -27,7 +27,9 @@ def sign_code_url(endpoint: str, name: str, sha: str, key: bytes, now: float) ->
     )
 
 
-def verify_code_url(name: str, sha: str, expires: str, signature: str, key: bytes, now: float) -> bool:
+def verify_code_url(
+    name: str, sha: str, expires: str, signature: str, key: bytes, now: float
+) -> bool:
     try:
         deadline = int(expires)
     except ValueError:

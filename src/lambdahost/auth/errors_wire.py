@@ -64,24 +64,32 @@ def render_auth_error(
     """
     if protocol == "rest-json":
         body = json.dumps({"message": error.message}, separators=(",", ":")).encode()
-        return error.status, [
-            ("x-amzn-RequestId", request_id),
-            ("x-amzn-ErrorType", error.code),
-            ("Content-Type", "application/json"),
-        ], body
+        return (
+            error.status,
+            [
+                ("x-amzn-RequestId", request_id),
+                ("x-amzn-ErrorType", error.code),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
     if protocol == "json":
         query_code = _query_form(error)[0]
         body = json.dumps(
             {"__type": f"com.amazon.coral.service#{error.code}", "message": error.message},
             separators=(",", ":"),
         ).encode()
-        return error.status, [
-            ("x-amzn-RequestId", request_id),
-            ("x-amzn-ErrorType", error.code),
-            # Query-compatible services (SQS) let botocore report the query code.
-            ("x-amzn-query-error", f"{query_code};Sender"),
-            ("Content-Type", "application/x-amz-json-1.0"),
-        ], body
+        return (
+            error.status,
+            [
+                ("x-amzn-RequestId", request_id),
+                ("x-amzn-ErrorType", error.code),
+                # Query-compatible services (SQS) let botocore report the query code.
+                ("x-amzn-query-error", f"{query_code};Sender"),
+                ("Content-Type", "application/x-amz-json-1.0"),
+            ],
+            body,
+        )
     if protocol == "query":
         code, message, status = _query_form(error)
         ns = f' xmlns="{escape(xml_namespace, {chr(34): "&quot;"})}"' if xml_namespace else ""
@@ -95,8 +103,12 @@ def render_auth_error(
             f"  <RequestId>{escape(request_id)}</RequestId>\n"
             "</ErrorResponse>\n"
         )
-        return status, [
-            ("x-amzn-RequestId", request_id),
-            ("Content-Type", "text/xml"),
-        ], xml.encode()
+        return (
+            status,
+            [
+                ("x-amzn-RequestId", request_id),
+                ("Content-Type", "text/xml"),
+            ],
+            xml.encode(),
+        )
     raise ValueError(f"unsupported protocol for auth errors: {protocol!r}")

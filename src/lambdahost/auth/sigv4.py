@@ -326,9 +326,7 @@ def _split_credential(credential: str) -> tuple[str, str, str, str]:
     return parts[0], parts[1], parts[2], parts[3]
 
 
-def _parse_authorization(
-    header: str, has_date: bool
-) -> tuple[str, str, str, str, str, str]:
+def _parse_authorization(header: str, has_date: bool) -> tuple[str, str, str, str, str, str]:
     """Return (akid, scope date, region, service, signed headers, signature)."""
     m = _FAST_AUTH_RE.fullmatch(header)
     if m is not None and has_date:
@@ -425,8 +423,7 @@ def _payload_hashes(
             if declared.lower() != actual:
                 raise AuthError(
                     "XAmzContentSHA256Mismatch",
-                    "The provided 'x-amz-content-sha256' header does not match what was "
-                    "computed.",
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
                     400,
                 )
             return (declared,)
@@ -537,8 +534,7 @@ def verify(
     if creds is None:
         raise AuthError(UNRECOGNIZED_CLIENT, MSG_INVALID_TOKEN)
     if creds.session_token is not None and (
-        token is None
-        or not hmac.compare_digest(token.encode(), creds.session_token.encode())
+        token is None or not hmac.compare_digest(token.encode(), creds.session_token.encode())
     ):
         raise AuthError(UNRECOGNIZED_CLIENT, MSG_INVALID_TOKEN)
 
@@ -555,8 +551,7 @@ def verify(
             raise _mismatch()
         header_lines.append(f"{name}:{' '.join(value.split())}\n")
     head = (
-        f"{method.upper()}\n{canonical_uri}\n{canonical_query}\n"
-        f"{''.join(header_lines)}\n{signed}\n"
+        f"{method.upper()}\n{canonical_uri}\n{canonical_query}\n{''.join(header_lines)}\n{signed}\n"
     )
     key = _signing_key(creds.secret_access_key, scope_date, region, scope_service)
     prefix = f"{ALGORITHM}\n{amz_date}\n{scope_date}/{region}/{scope_service}/aws4_request\n"

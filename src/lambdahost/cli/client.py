@@ -29,7 +29,9 @@ def resolve_target(endpoint: str | None, data_dir: Path | None) -> Target:
     )
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     key = os.environ.get("LAMBDAHOST_ACCESS_KEY_ID") or os.environ.get("AWS_ACCESS_KEY_ID")
-    secret = os.environ.get("LAMBDAHOST_SECRET_ACCESS_KEY") or os.environ.get("AWS_SECRET_ACCESS_KEY")
+    secret = os.environ.get("LAMBDAHOST_SECRET_ACCESS_KEY") or os.environ.get(
+        "AWS_SECRET_ACCESS_KEY"
+    )
     if not (key and secret):
         saved = read_saved(data_dir or default_data_dir())
         if saved is not None:
@@ -51,7 +53,9 @@ def lambda_client(target: Target) -> Any:
     )
 
 
-def signed_get(target: Target, path_and_query: str, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
+def signed_get(
+    target: Target, path_and_query: str, timeout: float = 30.0
+) -> tuple[int, dict[str, str], bytes]:
     """GET a lambdahost route, SigV4-signed like a Lambda call."""
     import urllib.error
     import urllib.request
@@ -62,7 +66,9 @@ def signed_get(target: Target, path_and_query: str, timeout: float = 30.0) -> tu
 
     url = target.endpoint + path_and_query
     request = AWSRequest(method="GET", url=url)
-    SigV4Auth(Credentials(target.access_key_id, target.secret_access_key), "lambda", target.region).add_auth(request)
+    SigV4Auth(
+        Credentials(target.access_key_id, target.secret_access_key), "lambda", target.region
+    ).add_auth(request)
     prepared = request.prepare()
     http_request = urllib.request.Request(url, headers=dict(prepared.headers.items()), method="GET")
     try:

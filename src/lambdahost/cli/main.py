@@ -60,16 +60,38 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=9000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where functions, code and logs are kept (default ~/.lambdahost).")
-@click.option("--store-url", envvar="LAMBDAHOST_STORE_URL", default=None,
-              help="sqlite:///PATH (default, in the data dir) or postgresql://...")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where functions, code and logs are kept (default ~/.lambdahost).",
+)
+@click.option(
+    "--store-url",
+    envvar="LAMBDAHOST_STORE_URL",
+    default=None,
+    help="sqlite:///PATH (default, in the data dir) or postgresql://...",
+)
 @click.option("--region", default="us-east-1", show_default=True)
-@click.option("--idle-timeout", default=600.0, show_default=True, type=float,
-              help="Seconds an idle execution environment is kept warm.")
-@click.option("--no-auth", is_flag=True, help="Accept unsigned requests (throwaway local use only).")
-def up(host: str, port: int, data_dir: Path | None, store_url: str | None, region: str,
-       idle_timeout: float, no_auth: bool) -> None:
+@click.option(
+    "--idle-timeout",
+    default=600.0,
+    show_default=True,
+    type=float,
+    help="Seconds an idle execution environment is kept warm.",
+)
+@click.option(
+    "--no-auth", is_flag=True, help="Accept unsigned requests (throwaway local use only)."
+)
+def up(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    store_url: str | None,
+    region: str,
+    idle_timeout: float,
+    no_auth: bool,
+) -> None:
     """Start lambdahost and serve the Lambda API."""
     from lambdahost.app.platform import Platform
     from lambdahost.server import serve
@@ -109,9 +131,17 @@ def up(host: str, port: int, data_dir: Path | None, store_url: str | None, regio
 
 
 def _endpoint_option(fn: Any) -> Any:
-    fn = click.option("--endpoint-url", default=None, help="lambdahost endpoint (default from env or http://127.0.0.1:9000).")(fn)
-    fn = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-                      help="Data dir holding saved credentials (default ~/.lambdahost).")(fn)
+    fn = click.option(
+        "--endpoint-url",
+        default=None,
+        help="lambdahost endpoint (default from env or http://127.0.0.1:9000).",
+    )(fn)
+    fn = click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Data dir holding saved credentials (default ~/.lambdahost).",
+    )(fn)
     return fn
 
 
@@ -121,7 +151,9 @@ def zip_directory(directory: Path) -> bytes:
         for path in sorted(directory.rglob("*")):
             if "__pycache__" in path.parts or path.is_dir():
                 continue
-            info = zipfile.ZipInfo(str(path.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(
+                str(path.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0)
+            )
             info.external_attr = (path.stat().st_mode & 0o777) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
@@ -135,12 +167,23 @@ def zip_directory(directory: Path) -> bytes:
 @click.option("--runtime", default=None, help="Runtime (default: this host's python3.x).")
 @click.option("--memory", type=int, default=None, help="MemorySize in MB.")
 @click.option("--timeout", type=int, default=None, help="Timeout in seconds.")
-@click.option("--env", "env_vars", multiple=True, help="KEY=VALUE environment variable (repeatable).")
+@click.option(
+    "--env", "env_vars", multiple=True, help="KEY=VALUE environment variable (repeatable)."
+)
 @click.option("--publish", is_flag=True, help="Publish a version after deploying.")
 @_endpoint_option
-def deploy(directory: Path, name: str | None, handler: str, runtime: str | None, memory: int | None,
-           timeout: int | None, env_vars: tuple[str, ...], publish: bool, endpoint_url: str | None,
-           data_dir: Path | None) -> None:
+def deploy(
+    directory: Path,
+    name: str | None,
+    handler: str,
+    runtime: str | None,
+    memory: int | None,
+    timeout: int | None,
+    env_vars: tuple[str, ...],
+    publish: bool,
+    endpoint_url: str | None,
+    data_dir: Path | None,
+) -> None:
     """Zip DIRECTORY and create or update the function."""
     target = resolve_target(endpoint_url, data_dir)
     client = lambda_client(target)
@@ -167,12 +210,17 @@ def deploy(directory: Path, name: str | None, handler: str, runtime: str | None,
     else:
         account = os.environ.get("LAMBDAHOST_ACCOUNT_ID", "123456789012")
         result = client.create_function(
-            FunctionName=function, Role=f"arn:aws:iam::{account}:role/lambdahost-default",
-            Code={"ZipFile": code}, Publish=publish, **config,
+            FunctionName=function,
+            Role=f"arn:aws:iam::{account}:role/lambdahost-default",
+            Code={"ZipFile": code},
+            Publish=publish,
+            **config,
         )
         action = "created"
-    click.echo(f"{action} {function} (version {result['Version']}, {len(code)} bytes, "
-               f"CodeSha256 {result['CodeSha256']})")
+    click.echo(
+        f"{action} {function} (version {result['Version']}, {len(code)} bytes, "
+        f"CodeSha256 {result['CodeSha256']})"
+    )
 
 
 @main.command()
@@ -182,8 +230,15 @@ def deploy(directory: Path, name: str | None, handler: str, runtime: str | None,
 @click.option("--event", "as_event", is_flag=True, help="Invoke asynchronously (Event).")
 @click.option("--log", "show_log", is_flag=True, help="Print the invocation's log tail to stderr.")
 @_endpoint_option
-def invoke(name: str, payload: str | None, qualifier: str | None, as_event: bool, show_log: bool,
-           endpoint_url: str | None, data_dir: Path | None) -> None:
+def invoke(
+    name: str,
+    payload: str | None,
+    qualifier: str | None,
+    as_event: bool,
+    show_log: bool,
+    endpoint_url: str | None,
+    data_dir: Path | None,
+) -> None:
     """Invoke function NAME with a JSON PAYLOAD (or - for stdin)."""
     if payload == "-":
         payload = sys.stdin.read()
@@ -198,7 +253,9 @@ def invoke(name: str, payload: str | None, qualifier: str | None, as_event: bool
         return
     response = client.invoke(LogType="Tail" if show_log else "None", **kwargs)
     if show_log and response.get("LogResult"):
-        click.echo(base64.b64decode(response["LogResult"]).decode(errors="replace"), err=True, nl=False)
+        click.echo(
+            base64.b64decode(response["LogResult"]).decode(errors="replace"), err=True, nl=False
+        )
     click.echo(response["Payload"].read().decode(errors="replace"))
     if response.get("FunctionError"):
         sys.exit(1)
@@ -207,10 +264,13 @@ def invoke(name: str, payload: str | None, qualifier: str | None, as_event: bool
 @main.command()
 @click.argument("name")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines.")
-@click.option("--tail", "tail_bytes", type=int, default=None, help="Start this many bytes from the end.")
+@click.option(
+    "--tail", "tail_bytes", type=int, default=None, help="Start this many bytes from the end."
+)
 @_endpoint_option
-def logs(name: str, follow: bool, tail_bytes: int | None, endpoint_url: str | None,
-         data_dir: Path | None) -> None:
+def logs(
+    name: str, follow: bool, tail_bytes: int | None, endpoint_url: str | None, data_dir: Path | None
+) -> None:
     """Show the logs of function NAME."""
     target = resolve_target(endpoint_url, data_dir)
     offset = -tail_bytes if tail_bytes else 0
@@ -223,7 +283,9 @@ def logs(name: str, follow: bool, tail_bytes: int | None, endpoint_url: str | No
         if body:
             sys.stdout.write(body.decode("utf-8", "replace"))
             sys.stdout.flush()
-        offset = int({k.lower(): v for k, v in headers.items()}.get("x-lambdahost-next-offset", offset))
+        offset = int(
+            {k.lower(): v for k, v in headers.items()}.get("x-lambdahost-next-offset", offset)
+        )
         if not follow:
             return
         if not body:
@@ -256,7 +318,9 @@ def list_functions(endpoint_url: str | None, data_dir: Path | None) -> None:
     if not functions:
         click.echo("no functions")
         return
-    click.echo(f"{'NAME':<32} {'RUNTIME':<12} {'MEMORY':>6} {'TIMEOUT':>7} {'WARM':>4}  LAST MODIFIED")
+    click.echo(
+        f"{'NAME':<32} {'RUNTIME':<12} {'MEMORY':>6} {'TIMEOUT':>7} {'WARM':>4}  LAST MODIFIED"
+    )
     for fn in functions:
         click.echo(
             f"{fn['FunctionName']:<32} {fn.get('Runtime', ''):<12} {fn['MemorySize']:>6} "

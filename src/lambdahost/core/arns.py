@@ -73,24 +73,29 @@ def parse_function_name(value: str, member: str = "functionName") -> FunctionRef
     """Parse any accepted FunctionName form; raise ValidationException if malformed."""
     if not value or len(value) > 170:
         raise constraint_error(
-            value, member, "Member must have length less than or equal to 170"
-            if value else "Member must have length greater than or equal to 1"
+            value,
+            member,
+            "Member must have length less than or equal to 170"
+            if value
+            else "Member must have length greater than or equal to 1",
         )
     match = _FUNCTION_NAME_RE.fullmatch(value)
     if match is None:
         raise constraint_error(
-            value, member, f"Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}"
+            value,
+            member,
+            f"Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}",
         )
     name = match.group(7)
     qualifier = match.group(9)
     if len(name) > 64:
-        raise constraint_error(
-            value, member, "Member must have length less than or equal to 64"
-        )
+        raise constraint_error(value, member, "Member must have length less than or equal to 64")
     if not value.startswith("arn:") and match.group(5) is None and match.group(6):
         # "function:name" without an account is not a valid partial ARN.
         raise constraint_error(
-            value, member, f"Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}"
+            value,
+            member,
+            f"Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}",
         )
     return FunctionRef(name=name, qualifier=qualifier)
 
@@ -100,8 +105,7 @@ def validate_bare_name(value: str, member: str = "functionName") -> str:
     ref = parse_function_name(value, member)
     if ref.qualifier is not None:
         raise invalid_parameter(
-            "Unsupported function name: qualified function names are not allowed "
-            "for this operation"
+            "Unsupported function name: qualified function names are not allowed for this operation"
         )
     return ref.name
 

@@ -19,26 +19,93 @@ from lambdahost.core.arns import constraint_error
 from lambdahost.errors import ApiError, invalid_parameter
 
 PYTHON_RUNTIMES = (
-    "python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13",
-    "python3.14", "python3.15",
+    "python3.8",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "python3.15",
 )
 DEPRECATED_RUNTIMES = {
-    "python2.7", "python3.6", "python3.7", "nodejs", "nodejs4.3", "nodejs4.3-edge",
-    "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x",
-    "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "go1.x",
-    "ruby2.5", "ruby2.7", "java8", "provided",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "nodejs",
+    "nodejs4.3",
+    "nodejs4.3-edge",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet6",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "java8",
+    "provided",
 }
 # The Runtime enum of the Lambda model (botocore 1.44).
 MODEL_RUNTIMES = (
-    "nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x",
-    "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x",
-    "java8", "java8.al2", "java11", "java17", "java21", "java25", "python2.7", "python3.6",
-    "python3.7", "python3.8", "python3.9", "python3.10", "python3.11", "python3.12",
-    "python3.13", "python3.14", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1",
-    "dotnetcore3.1", "dotnet6", "dotnet8", "dotnet10", "nodejs4.3-edge", "go1.x", "ruby2.5",
-    "ruby2.7", "ruby3.2", "ruby3.3", "ruby3.4", "ruby4.0", "provided", "provided.al2",
-    "provided.al2023", "nodejs26.x", "python3.15", "java8.al2023", "java11.al2023",
-    "java17.al2023", "custom",
+    "nodejs",
+    "nodejs4.3",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "nodejs24.x",
+    "java8",
+    "java8.al2",
+    "java11",
+    "java17",
+    "java21",
+    "java25",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet6",
+    "dotnet8",
+    "dotnet10",
+    "nodejs4.3-edge",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "ruby4.0",
+    "provided",
+    "provided.al2",
+    "provided.al2023",
+    "nodejs26.x",
+    "python3.15",
+    "java8.al2023",
+    "java11.al2023",
+    "java17.al2023",
+    "custom",
 )
 SUPPORTED_RUNTIMES = PYTHON_RUNTIMES
 
@@ -46,13 +113,27 @@ ROLE_PATTERN = r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+"
 _ROLE_RE = re.compile(ROLE_PATTERN)
 _HANDLER_RE = re.compile(r"[^\s]+")
 _ENV_NAME_RE = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])+")
-RESERVED_ENV_KEYS = frozenset({
-    "AWS_REGION", "AWS_DEFAULT_REGION", "_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-    "AWS_EXECUTION_ENV", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "_X_AMZN_TRACE_ID", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_RUNTIME_API",
-})
+RESERVED_ENV_KEYS = frozenset(
+    {
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "_HANDLER",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "AWS_EXECUTION_ENV",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "_X_AMZN_TRACE_ID",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+    }
+)
 ENV_SIZE_LIMIT = 4096
 MAX_TIMEOUT = 900
 MAX_MEMORY = 10240
@@ -82,14 +163,17 @@ def _require_int(body: Mapping[str, Any], key: str, member: str, low: int, high:
             value, member, f"Member must have value greater than or equal to {low}"
         )
     if value > high:
-        raise constraint_error(value, member, f"Member must have value less than or equal to {high}")
+        raise constraint_error(
+            value, member, f"Member must have value less than or equal to {high}"
+        )
     return value
 
 
 def validate_runtime(runtime: Any) -> str:
     if not isinstance(runtime, str) or runtime not in MODEL_RUNTIMES:
         raise constraint_error(
-            runtime, "runtime",
+            runtime,
+            "runtime",
             "Member must satisfy enum value set: [" + ", ".join(MODEL_RUNTIMES) + "]",
         )
     if runtime in DEPRECATED_RUNTIMES:
@@ -142,7 +226,8 @@ def validate_environment(environment: Any) -> dict[str, str]:
     for key, value in variables.items():
         if not isinstance(key, str) or not _ENV_NAME_RE.fullmatch(key):
             raise constraint_error(
-                key, "environment.variables",
+                key,
+                "environment.variables",
                 "Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+",
             )
         if not isinstance(value, str):
@@ -170,13 +255,10 @@ def _env_json(variables: Mapping[str, str]) -> str:
 
 
 def validate_architectures(value: Any) -> list[str]:
-    if (
-        not isinstance(value, list)
-        or len(value) != 1
-        or value[0] not in ("x86_64", "arm64")
-    ):
+    if not isinstance(value, list) or len(value) != 1 or value[0] not in ("x86_64", "arm64"):
         raise constraint_error(
-            value, "architectures",
+            value,
+            "architectures",
             "Member must have length less than or equal to 1, and each member must satisfy "
             "enum value set: [x86_64, arm64]",
         )
@@ -199,7 +281,9 @@ def validate_tags(tags: Any) -> dict[str, str]:
         if not isinstance(key, str) or not 1 <= len(key) <= 128:
             raise constraint_error(key, "tags", "Member must have length less than or equal to 128")
         if not isinstance(value, str) or len(value) > 256:
-            raise constraint_error(value, "tags", "Member must have length less than or equal to 256")
+            raise constraint_error(
+                value, "tags", "Member must have length less than or equal to 256"
+            )
         result[key] = value
     return result
 
@@ -226,7 +310,9 @@ def _apply_common(config: dict[str, Any], body: Mapping[str, Any]) -> None:
         mode = body["TracingConfig"].get("Mode", "PassThrough")
         if mode not in ("Active", "PassThrough"):
             raise constraint_error(
-                mode, "tracingConfig.mode", "Member must satisfy enum value set: [Active, PassThrough]"
+                mode,
+                "tracingConfig.mode",
+                "Member must satisfy enum value set: [Active, PassThrough]",
             )
         config["TracingConfig"] = {"Mode": mode}
     if "DeadLetterConfig" in body and body["DeadLetterConfig"] is not None:
@@ -240,19 +326,24 @@ def _validate_logging(value: Mapping[str, Any], config: Mapping[str, Any]) -> di
     current = dict(config.get("LoggingConfig") or {})
     fmt = value.get("LogFormat", current.get("LogFormat", "Text"))
     if fmt not in ("Text", "JSON"):
-        raise constraint_error(fmt, "loggingConfig.logFormat", "Member must satisfy enum value set: [JSON, Text]")
-    result: dict[str, Any] = {"LogFormat": fmt, "LogGroup": value.get("LogGroup", current.get("LogGroup"))}
+        raise constraint_error(
+            fmt, "loggingConfig.logFormat", "Member must satisfy enum value set: [JSON, Text]"
+        )
+    result: dict[str, Any] = {
+        "LogFormat": fmt,
+        "LogGroup": value.get("LogGroup", current.get("LogGroup")),
+    }
     for key in ("ApplicationLogLevel", "SystemLogLevel"):
         if key in value:
             if fmt != "JSON":
-                raise invalid_parameter(
-                    f"{key} can only be set when LogFormat is JSON."
-                )
+                raise invalid_parameter(f"{key} can only be set when LogFormat is JSON.")
             result[key] = value[key]
     return result
 
 
-def new_config(body: Mapping[str, Any], *, now: str, code_sha256: str, code_size: int) -> dict[str, Any]:
+def new_config(
+    body: Mapping[str, Any], *, now: str, code_sha256: str, code_size: int
+) -> dict[str, Any]:
     """The $LATEST document of a function being created (code already validated)."""
     package_type = body.get("PackageType") or "Zip"
     if package_type != "Zip":
@@ -263,10 +354,19 @@ def new_config(body: Mapping[str, Any], *, now: str, code_sha256: str, code_size
             "deployment packages."
         )
     config: dict[str, Any] = {
-        "Runtime": None, "Role": None, "Handler": None, "Description": "", "Timeout": 3,
-        "MemorySize": 128, "Environment": {"Variables": {}}, "EphemeralStorage": {"Size": 512},
-        "TracingConfig": {"Mode": "PassThrough"}, "Architectures": ["x86_64"],
-        "PackageType": "Zip", "LoggingConfig": {"LogFormat": "Text"}, "DeadLetterConfig": {},
+        "Runtime": None,
+        "Role": None,
+        "Handler": None,
+        "Description": "",
+        "Timeout": 3,
+        "MemorySize": 128,
+        "Environment": {"Variables": {}},
+        "EphemeralStorage": {"Size": 512},
+        "TracingConfig": {"Mode": "PassThrough"},
+        "Architectures": ["x86_64"],
+        "PackageType": "Zip",
+        "LoggingConfig": {"LogFormat": "Text"},
+        "DeadLetterConfig": {},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
     }
     if body.get("Role") is None:
@@ -282,7 +382,9 @@ def new_config(body: Mapping[str, Any], *, now: str, code_sha256: str, code_size
     return config
 
 
-def updated_config(current: Mapping[str, Any], body: Mapping[str, Any], *, now: str) -> dict[str, Any]:
+def updated_config(
+    current: Mapping[str, Any], body: Mapping[str, Any], *, now: str
+) -> dict[str, Any]:
     """The $LATEST document after UpdateFunctionConfiguration."""
     config = dict(current)
     _apply_common(config, body)
@@ -292,7 +394,11 @@ def updated_config(current: Mapping[str, Any], body: Mapping[str, Any], *, now: 
 
 
 def with_new_code(
-    current: Mapping[str, Any], *, now: str, code_sha256: str, code_size: int,
+    current: Mapping[str, Any],
+    *,
+    now: str,
+    code_sha256: str,
+    code_size: int,
     architectures: Any = None,
 ) -> dict[str, Any]:
     config = dict(current)

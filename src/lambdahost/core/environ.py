@@ -12,8 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-CUSTOMER_OVERRIDABLE = ("LANG", "PATH", "LD_LIBRARY_PATH", "TZ", "AWS_LAMBDA_LOG_FORMAT",
-                        "AWS_LAMBDA_LOG_LEVEL")
+CUSTOMER_OVERRIDABLE = (
+    "LANG",
+    "PATH",
+    "LD_LIBRARY_PATH",
+    "TZ",
+    "AWS_LAMBDA_LOG_FORMAT",
+    "AWS_LAMBDA_LOG_LEVEL",
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,9 @@ def log_stream_name(version: str, now: float, token: str | None = None) -> str:
     return f"{day}/[{version}]{token or secrets.token_hex(16)}"
 
 
-def build_environ(ctx: EnvironmentContext, customer: Mapping[str, str], now: float) -> dict[str, str]:
+def build_environ(
+    ctx: EnvironmentContext, customer: Mapping[str, str], now: float
+) -> dict[str, str]:
     platform = {
         "_HANDLER": ctx.handler,
         "AWS_REGION": ctx.region,

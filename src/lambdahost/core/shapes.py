@@ -47,10 +47,13 @@ def function_configuration(
             shape[key] = {**dict(value), "LogGroup": log_group(name, config)}
             continue
         shape[key] = value
-    shape.setdefault("RuntimeVersionConfig", {
-        "RuntimeVersionArn": f"arn:{arns.partition}:lambda:{arns.region}::runtime:"
-        + runtime_version_hash(str(config.get("Runtime", "")))
-    })
+    shape.setdefault(
+        "RuntimeVersionConfig",
+        {
+            "RuntimeVersionArn": f"arn:{arns.partition}:lambda:{arns.region}::runtime:"
+            + runtime_version_hash(str(config.get("Runtime", "")))
+        },
+    )
     return shape
 
 

@@ -90,7 +90,7 @@ class Env:
     def state(self) -> EnvState:
         return self.lifecycle.state
 
-    # -- channel -----------------------------------------------------------------------------------
+    # -- channel ----------------------------------------------------------------------------------
     def _send(self, data: bytes) -> None:
         if self._outbuf:
             self._outbuf += data
@@ -158,7 +158,7 @@ class Env:
             self._complete(Reply("init_error", meta, parts[1],
                                  parts[2].decode(errors="replace")))
 
-    # -- requests ------------------------------------------------------------------------------------
+    # -- requests ---------------------------------------------------------------------------------
     def start_cold(self, spec: EnvSpec, req: InvokeRequest, assign_meta: dict[str, Any],
                    init_timeout_s: float) -> asyncio.Future[Reply]:
         self.lifecycle.move(EnvState.INITIALIZING)
@@ -230,7 +230,7 @@ class Env:
             self._complete(Reply("exit", [self._peak_mb()], log=self._read_tail(), status=None))
         self.kill()
 
-    # -- results -------------------------------------------------------------------------------------
+    # -- results ----------------------------------------------------------------------------------
     def to_result(self, reply: Reply, cold: bool) -> InvokeResult:
         spec = self.spec
         assert spec is not None
@@ -285,9 +285,9 @@ class Env:
         self.log_pos = pos
         return b"".join(chunks).decode(errors="replace")
 
-    # -- lifecycle -------------------------------------------------------------------------------------
-    def freeze(self) -> None:
-        if not self.frozen:
+    # -- lifecycle --------------------------------------------------------------------------------
+    def freeze_if_idle(self) -> None:
+        if not self.frozen and self.lifecycle.state is EnvState.IDLE:
             self.frozen = True
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGSTOP)

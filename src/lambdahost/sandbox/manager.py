@@ -79,7 +79,7 @@ class EnvironmentManager:
         self._closed = False
         self.zygote_errors: list[str] = []
 
-    # -- start / close ------------------------------------------------------------------------------
+    # -- start / close ----------------------------------------------------------------------------
     async def start(self) -> None:
         if self._started:
             raise SandboxError("EnvironmentManager.start() called twice")
@@ -153,7 +153,7 @@ class EnvironmentManager:
         if self._cgtree is not None:
             self._cgtree.remove_base()
 
-    # -- invoke -------------------------------------------------------------------------------------
+    # -- invoke -----------------------------------------------------------------------------------
     async def invoke(self, spec: EnvSpec, request: InvokeRequest) -> InvokeResult:
         if self._closed or not self._started:
             raise SandboxError("the sandbox is not running")
@@ -198,7 +198,10 @@ class EnvironmentManager:
                 and not self._closed and env.key is not None):
             env.lifecycle.move(EnvState.IDLE)
             if self.settings.freeze_idle:
-                env.freeze()
+                # Freeze on the next loop iteration, after the caller got its result: an env
+                # that is invoked again right away (a hot function) is then never stopped.
+                assert self._loop is not None
+                self._loop.call_soon(env.freeze_if_idle)
             self._idle.setdefault(env.key, []).append(env)
         else:
             env.kill()
@@ -338,7 +341,7 @@ class EnvironmentManager:
         while self._dirty_dirs:
             shutil.rmtree(self._dirty_dirs.pop(), ignore_errors=True)
 
-    # -- zygote loss --------------------------------------------------------------------------------
+    # -- zygote loss ------------------------------------------------------------------------------
     def _on_zygote_lost(self) -> None:
         """All envs die with the zygote (pdeathsig): settle them, then restart it."""
         self._zygote = None
@@ -365,7 +368,7 @@ class EnvironmentManager:
         finally:
             self._restarting = None
 
-    # -- sweeping, discard, snapshot ------------------------------------------------------------------
+    # -- sweeping, discard, snapshot --------------------------------------------------------------
     async def _sweep_loop(self) -> None:
         interval = policy.sweep_interval(self.settings.idle_timeout_s,
                                          self.settings.sweep_interval_s)

@@ -109,5 +109,5 @@ class FrameDecoder:
         """Bytes still missing for the frame being received (0 if unknown or none)."""
         if len(self._buf) < 4:
             return 0
-        (body_len,) = _LEN.unpack_from(self._buf, 0)
+        body_len: int = _LEN.unpack_from(self._buf, 0)[0]
         return max(0, 4 + body_len - len(self._buf))

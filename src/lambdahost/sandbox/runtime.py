@@ -113,7 +113,7 @@ class Environment:
         os.close(null)
         os.dup2(self.logfd, 1)
         os.dup2(self.logfd, 2)
-        sys.stdin = open(0, closefd=False)  # noqa: SIM115
+        sys.stdin = open(0, closefd=False)
         sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace",
                           closefd=False)
         sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace",
@@ -317,7 +317,7 @@ class Environment:
             if self.rlimit_mode:  # RLIMIT_AS stands in for the memory cgroup: act like OOM
                 os.kill(os.getpid(), signal.SIGKILL)
             raise
-        except BaseException as e:  # noqa: BLE001 - the function's error becomes the reply
+        except BaseException as e:
             return self._error(rid, type(e).__name__, str(e), _stack(e))
         if isinstance(result, bytes | bytearray):
             return True, None, bytes(result)
@@ -366,7 +366,7 @@ def child_main(chan: socket.socket, logfd: int, cfg: dict[str, Any], zygote_pid:
         env = Environment(chan, logfd, cfg)
         env.setup(zygote_pid)
         env.serve()
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         with contextlib.suppress(Exception):
             os.write(2, traceback.format_exc().encode())
         os._exit(_ERR_EXIT)

@@ -186,7 +186,7 @@ class PostgresDatabase(Database):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
-            cur = self._conn.execute(self._sql(sql), tuple(params))  # type: ignore[arg-type]
+            cur = self._conn.execute(self._sql(sql), tuple(params))
         except self._psycopg.errors.UniqueViolation as exc:
             raise StoreConflict(str(exc)) from exc
         if cur.description is None:
@@ -196,7 +196,7 @@ class PostgresDatabase(Database):
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
             with self._conn.cursor() as cur:
-                cur.executemany(self._sql(sql), [tuple(r) for r in rows])  # type: ignore[arg-type]
+                cur.executemany(self._sql(sql), [tuple(r) for r in rows])
         except self._psycopg.errors.UniqueViolation as exc:
             raise StoreConflict(str(exc)) from exc
 
@@ -227,7 +227,7 @@ def _split_schema(url: str) -> tuple[str, str | None]:
 def open_database(url: str) -> Database:
     """``sqlite:///path``, ``sqlite://:memory:`` or ``postgresql://...``."""
     if url.startswith("sqlite://"):
-        path = url[len("sqlite://"):]
+        path = url[len("sqlite://") :]
         if path.startswith("/"):
             path = path[1:]  # sqlite:///relative and sqlite:////absolute
         return SqliteDatabase(path or ":memory:")

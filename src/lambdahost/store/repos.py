@@ -66,7 +66,12 @@ class FunctionRepo:
         self.db = db
 
     def create(
-        self, name: str, created_at: float, tags: dict[str, str], config: dict[str, Any], revision_id: str
+        self,
+        name: str,
+        created_at: float,
+        tags: dict[str, str],
+        config: dict[str, Any],
+        revision_id: str,
     ) -> None:
         with self.db.transaction():
             self.db.execute(
@@ -80,7 +85,9 @@ class FunctionRepo:
             )
 
     def get(self, name: str) -> FunctionRow | None:
-        rows = self.db.execute("SELECT name, created_at, tags FROM functions WHERE name = ?", (name,))
+        rows = self.db.execute(
+            "SELECT name, created_at, tags FROM functions WHERE name = ?", (name,)
+        )
         if not rows:
             return None
         return FunctionRow(rows[0][0], float(rows[0][1]), json.loads(rows[0][2]))
@@ -234,7 +241,8 @@ class FunctionRepo:
     ) -> bool:
         with self.db.transaction():
             rows = self.db.execute(
-                "SELECT revision_id FROM aliases WHERE function_name = ? AND name = ?", (name, alias)
+                "SELECT revision_id FROM aliases WHERE function_name = ? AND name = ?",
+                (name, alias),
             )
             if not rows or rows[0][0] != expected:
                 return False
@@ -251,7 +259,9 @@ class FunctionRepo:
             )
             if not rows:
                 return False
-            self.db.execute("DELETE FROM aliases WHERE function_name = ? AND name = ?", (name, alias))
+            self.db.execute(
+                "DELETE FROM aliases WHERE function_name = ? AND name = ?", (name, alias)
+            )
             return True
 
     def aliases_pointing_at(self, name: str, version: str) -> list[str]:
@@ -297,7 +307,9 @@ class EventRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def enqueue_many(self, events: list[tuple[str, str, str | None, bytes, str | None, float]]) -> None:
+    def enqueue_many(
+        self, events: list[tuple[str, str, str | None, bytes, str | None, float]]
+    ) -> None:
         """Insert (request_id, function, qualifier, payload, client_context, now) rows in one txn."""
         with self.db.transaction():
             self.db.execute_many(
@@ -330,7 +342,9 @@ class EventRepo:
 
     def complete(self, seqs: list[int]) -> None:
         with self.db.transaction():
-            self.db.execute_many("DELETE FROM event_invocations WHERE seq = ?", [(s,) for s in seqs])
+            self.db.execute_many(
+                "DELETE FROM event_invocations WHERE seq = ?", [(s,) for s in seqs]
+            )
 
     def retry_later(self, seq: int, available_at: float) -> None:
         self.db.execute(
@@ -382,6 +396,14 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
 
 
 __all__ = [
-    "AliasRow", "CodeRepo", "EventRepo", "EventRow", "FunctionRepo", "FunctionRow", "Store",
-    "StoreConflict", "VersionRow", "open_store",
+    "AliasRow",
+    "CodeRepo",
+    "EventRepo",
+    "EventRow",
+    "FunctionRepo",
+    "FunctionRow",
+    "Store",
+    "StoreConflict",
+    "VersionRow",
+    "open_store",
 ]

@@ -52,8 +52,9 @@ class Wire:
 def wire_from_prepared(prepared: Any) -> Wire:
     """Convert a botocore ``AWSPreparedRequest`` to what the server sees."""
     parts = urlsplit(prepared.url)
-    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in
-               prepared.headers.items()}
+    headers = {
+        k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in prepared.headers.items()
+    }
     headers.setdefault("host", parts.netloc)  # added by the HTTP client on the wire
     body = prepared.body or b""
     if isinstance(body, str):

@@ -39,20 +39,28 @@ class FakeServer:
         self.seen.append(wire)
         request_id = str(uuid.uuid4())
         try:
-            creds, _scope = verify(wire.method, wire.path, wire.query, wire.headers, wire.body,
-                                   lookup, datetime.now(UTC))
+            creds, _scope = verify(
+                wire.method,
+                wire.path,
+                wire.query,
+                wire.headers,
+                wire.body,
+                lookup,
+                datetime.now(UTC),
+            )
         except AuthError as err:
             ns = STS_XML_NAMESPACE if self.protocol == "query" else None
-            status, headers, body = render_auth_error(err, self.protocol, request_id,
-                                                      xml_namespace=ns)
+            status, headers, body = render_auth_error(
+                err, self.protocol, request_id, xml_namespace=ns
+            )
         else:
             if self.protocol == "query":
-                status, headers, body = handle_sts(parse_query_params(wire.body), "query", creds,
-                                                   request_id)
+                status, headers, body = handle_sts(
+                    parse_query_params(wire.body), "query", creds, request_id
+                )
             else:
                 status, body = self.answer(wire)
-                headers = [("x-amzn-RequestId", request_id),
-                           ("Content-Type", "application/json")]
+                headers = [("x-amzn-RequestId", request_id), ("Content-Type", "application/json")]
         headers = [*headers, ("Content-Length", str(len(body)))]
         return AWSResponse(request.url, status, dict(headers), FakeRaw(body))
 
@@ -81,15 +89,25 @@ def test_lambda_operations_verify() -> None:
     lam = client("lambda", server)
     lam.list_functions(Marker="abc/=+", MaxItems=10)
     lam.get_function(FunctionName=f"{FN}:$LATEST")
-    resp = lam.invoke(FunctionName=FN, Qualifier="$LATEST", Payload=bytes(range(256)),
-                      LogType="Tail", ClientContext="eyJjdXN0b20iOnt9fQ==")
+    resp = lam.invoke(
+        FunctionName=FN,
+        Qualifier="$LATEST",
+        Payload=bytes(range(256)),
+        LogType="Tail",
+        ClientContext="eyJjdXN0b20iOnt9fQ==",
+    )
     assert resp["Payload"].read() == b"{}"
     lam.invoke(FunctionName="my-fn", Payload=b"")
     lam.untag_resource(Resource=FN, TagKeys=["a b", "c"])
     lam.get_layer_version_by_arn(Arn=f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:l:3")
     lam.list_provisioned_concurrency_configs(FunctionName="my-fn")
-    lam.create_function(FunctionName="f", Role=f"arn:aws:iam::{ACCOUNT}:role/r",
-                        Code={"ZipFile": b"PK\x03\x04"}, Runtime="python3.12", Handler="a.b")
+    lam.create_function(
+        FunctionName="f",
+        Role=f"arn:aws:iam::{ACCOUNT}:role/r",
+        Code={"ZipFile": b"PK\x03\x04"},
+        Runtime="python3.12",
+        Handler="a.b",
+    )
     queries = [w.query for w in server.seen]
     assert "Marker=abc%2F%3D%2B" in queries[0]
     assert "%24LATEST" in server.seen[1].path
@@ -100,16 +118,21 @@ def test_lambda_operations_verify() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "code", "message"),
     [
-        ({"secret": SK + "x"}, "InvalidSignatureException",
-         "The request signature we calculated does not match the signature you provided. Check "
-         "your AWS Secret Access Key and signing method. Consult the service documentation for "
-         "details."),
-        ({"key": "AKIDUNKNOWN"}, "UnrecognizedClientException",
-         "The security token included in the request is invalid."),
+        (
+            {"secret": SK + "x"},
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. Check "
+            "your AWS Secret Access Key and signing method. Consult the service documentation for "
+            "details.",
+        ),
+        (
+            {"key": "AKIDUNKNOWN"},
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
     ],
 )
-def test_lambda_auth_failures_reach_boto3(kwargs: dict[str, str], code: str,
-                                          message: str) -> None:
+def test_lambda_auth_failures_reach_boto3(kwargs: dict[str, str], code: str, message: str) -> None:
     lam = client("lambda", FakeServer("rest-json", lambda_answer), **kwargs)
     with pytest.raises(ClientError) as info:
         lam.list_functions()
@@ -131,12 +154,18 @@ def test_sts_get_caller_identity() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "code", "message"),
     [
-        ({"secret": SK + "x"}, "SignatureDoesNotMatch",
-         "The request signature we calculated does not match the signature you provided. Check "
-         "your AWS Secret Access Key and signing method. Consult the service documentation for "
-         "details."),
-        ({"key": "AKIDUNKNOWN"}, "InvalidClientTokenId",
-         "The security token included in the request is invalid"),
+        (
+            {"secret": SK + "x"},
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check "
+            "your AWS Secret Access Key and signing method. Consult the service documentation for "
+            "details.",
+        ),
+        (
+            {"key": "AKIDUNKNOWN"},
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid",
+        ),
     ],
 )
 def test_sts_auth_failures_reach_boto3(kwargs: dict[str, str], code: str, message: str) -> None:
@@ -145,5 +174,8 @@ def test_sts_auth_failures_reach_boto3(kwargs: dict[str, str], code: str, messag
         sts.get_caller_identity()
     err = info.value.response
     assert (err["Error"]["Code"], err["Error"]["Message"], err["Error"]["Type"]) == (
-        code, message, "Sender")
+        code,
+        message,
+        "Sender",
+    )
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -24,8 +24,9 @@ RID = "8d9ac6a0-54a1-4f33-9a1b-0c3f2f5b7e11"
 _STS_MODEL = botocore.session.get_session().get_service_model("sts")
 
 
-def botocore_parse(protocol: str, status: int, headers: list[tuple[str, str]], body: bytes,
-                   shape: Any = None) -> dict[str, Any]:
+def botocore_parse(
+    protocol: str, status: int, headers: list[tuple[str, str]], body: bytes, shape: Any = None
+) -> dict[str, Any]:
     parser = botocore.parsers.create_parser(protocol)
     # On the wire botocore hands parsers a case-insensitive header dict.
     response = {"status_code": status, "headers": HeadersDict(dict(headers)), "body": body}
@@ -42,21 +43,25 @@ def test_rest_json_error() -> None:
     assert ("x-amzn-ErrorType", "InvalidSignatureException") in headers
     assert body == b'{"message":"' + MSG_SIGNATURE_MISMATCH.encode() + b'"}'
     parsed = botocore_parse("rest-json", status, headers, body)
-    assert parsed["Error"] == {"Code": "InvalidSignatureException",
-                               "Message": MSG_SIGNATURE_MISMATCH}
+    assert parsed["Error"] == {
+        "Code": "InvalidSignatureException",
+        "Message": MSG_SIGNATURE_MISMATCH,
+    }
     assert parsed["ResponseMetadata"]["RequestId"] == RID
 
 
 def test_unrecognized_client_body_matches_aws_length() -> None:
     # Lambda's real 403 for an unknown key carries a 68-byte body: {"message":"...invalid."}
-    err = AuthError("UnrecognizedClientException",
-                    "The security token included in the request is invalid.")
+    err = AuthError(
+        "UnrecognizedClientException", "The security token included in the request is invalid."
+    )
     assert len(render_auth_error(err, "rest-json", RID)[2]) == 68
 
 
 def test_json_protocol_error_with_query_compatible_code() -> None:
-    err = AuthError("UnrecognizedClientException",
-                    "The security token included in the request is invalid.")
+    err = AuthError(
+        "UnrecognizedClientException", "The security token included in the request is invalid."
+    )
     status, headers, body = render_auth_error(err, "json", RID)
     parsed = botocore_parse("json", status, headers, body)
     # botocore swaps in the query code for awsQueryCompatible services (SQS) via the header.
@@ -68,20 +73,37 @@ def test_json_protocol_error_with_query_compatible_code() -> None:
 @pytest.mark.parametrize(
     ("code", "message", "query_code", "query_message", "status"),
     [
-        ("InvalidSignatureException", MSG_SIGNATURE_MISMATCH, "SignatureDoesNotMatch",
-         MSG_SIGNATURE_MISMATCH, 403),
-        ("UnrecognizedClientException", "The security token included in the request is invalid.",
-         "InvalidClientTokenId", "The security token included in the request is invalid", 403),
-        ("MissingAuthenticationTokenException", "Missing Authentication Token",
-         "MissingAuthenticationToken", "Request is missing Authentication Token", 403),
+        (
+            "InvalidSignatureException",
+            MSG_SIGNATURE_MISMATCH,
+            "SignatureDoesNotMatch",
+            MSG_SIGNATURE_MISMATCH,
+            403,
+        ),
+        (
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid",
+            403,
+        ),
+        (
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+            403,
+        ),
         ("IncompleteSignatureException", "x & <y>", "IncompleteSignature", "x & <y>", 400),
         ("AccessDenied", "Request has expired", "AccessDenied", "Request has expired", 403),
     ],
 )
-def test_query_error(code: str, message: str, query_code: str, query_message: str,
-                     status: int) -> None:
-    got_status, headers, body = render_auth_error(AuthError(code, message), "query", RID,
-                                                  xml_namespace=STS_XML_NAMESPACE)
+def test_query_error(
+    code: str, message: str, query_code: str, query_message: str, status: int
+) -> None:
+    got_status, headers, body = render_auth_error(
+        AuthError(code, message), "query", RID, xml_namespace=STS_XML_NAMESPACE
+    )
     assert got_status == status
     assert body.startswith(b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">')
     parsed = botocore_parse("query", got_status, headers, body)
@@ -111,15 +133,19 @@ def test_get_caller_identity_parses_with_botocore() -> None:
 
 
 def test_unknown_action_is_invalid_action() -> None:
-    status, headers, body = handle_sts({"Action": "AssumeRole", "Version": "2011-06-15"},
-                                       "query", CREDS, RID)
+    status, headers, body = handle_sts(
+        {"Action": "AssumeRole", "Version": "2011-06-15"}, "query", CREDS, RID
+    )
     parsed = botocore_parse("query", status, headers, body)
     assert status == 400
-    assert parsed["Error"] == {"Type": "Sender", "Code": "InvalidAction",
-                               "Message": "Could not find operation AssumeRole for version "
-                                          "2011-06-15"}
-    status, _, body = handle_sts({"Action": "GetCallerIdentity", "Version": "2099-01-01"},
-                                 "query", CREDS, RID)
+    assert parsed["Error"] == {
+        "Type": "Sender",
+        "Code": "InvalidAction",
+        "Message": "Could not find operation AssumeRole for version 2011-06-15",
+    }
+    status, _, body = handle_sts(
+        {"Action": "GetCallerIdentity", "Version": "2099-01-01"}, "query", CREDS, RID
+    )
     assert status == 400 and b"for version 2099-01-01" in body
     status, _, body = handle_sts({}, "query", CREDS, RID)
     assert status == 400 and b"<Code>MissingAction</Code>" in body
@@ -139,7 +165,11 @@ def test_xml_values_are_escaped() -> None:
 
 def test_parse_query_params() -> None:
     assert parse_query_params("Action=GetCallerIdentity&Version=2011-06-15&X=a+b%2Bc&E=") == {
-        "Action": "GetCallerIdentity", "Version": "2011-06-15", "X": "a b+c", "E": ""}
+        "Action": "GetCallerIdentity",
+        "Version": "2011-06-15",
+        "X": "a b+c",
+        "E": "",
+    }
     assert parse_query_params(b"") == {}
 
 

@@ -25,7 +25,14 @@ FN_ARN = "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Amy-fn%3A%24
 
 def check(wire: Wire, now: datetime = SIGNED_AT, **kwargs: object) -> SignedScope:
     creds, scope = verify(
-        wire.method, wire.path, wire.query, wire.headers, wire.body, lookup, now, **kwargs  # type: ignore[arg-type]
+        wire.method,
+        wire.path,
+        wire.query,
+        wire.headers,
+        wire.body,
+        lookup,
+        now,
+        **kwargs,  # type: ignore[arg-type]
     )
     assert creds == CREDS
     return scope
@@ -119,26 +126,33 @@ def test_session_token_is_signed_and_checked() -> None:
     def temp_lookup(akid: str) -> Credentials | None:
         return temp if akid == AK else None
 
-    got, _ = verify(wire.method, wire.path, wire.query, wire.headers, wire.body, temp_lookup,
-                    SIGNED_AT)
+    got, _ = verify(
+        wire.method, wire.path, wire.query, wire.headers, wire.body, temp_lookup, SIGNED_AT
+    )
     assert got == temp
     stale = replace(temp, session_token="another-token")
     with pytest.raises(AuthError) as info:
-        verify(wire.method, wire.path, wire.query, wire.headers, wire.body,
-               lambda _: stale, SIGNED_AT)
+        verify(
+            wire.method, wire.path, wire.query, wire.headers, wire.body, lambda _: stale, SIGNED_AT
+        )
     assert info.value.code == "UnrecognizedClientException"
 
 
 def test_unsigned_payload_header_is_honoured() -> None:
-    wire = sign("POST", BASE + "/2015-03-31/functions/f/invocations", b"abc",
-                {"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+    wire = sign(
+        "POST",
+        BASE + "/2015-03-31/functions/f/invocations",
+        b"abc",
+        {"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"},
+    )
     check(wire)
     check(replace(wire, body=b"other body"))  # the body is not covered by the signature
 
 
 def test_signed_payload_header_must_match_body() -> None:
-    wire = sign("PUT", BASE + "/bucket/key", b"data", service="s3",
-                signer=botocore.auth.S3SigV4Auth)
+    wire = sign(
+        "PUT", BASE + "/bucket/key", b"data", service="s3", signer=botocore.auth.S3SigV4Auth
+    )
     assert "x-amz-content-sha256" in wire.headers
     check(wire)
     err = rejected(replace(wire, body=b"tampered"))
@@ -147,8 +161,12 @@ def test_signed_payload_header_must_match_body() -> None:
 
 def test_s3_path_is_not_double_encoded() -> None:
     path = "/my-bucket/dir%20one/a%2Bb/./x//y"
-    wire = sign("GET", BASE + path + "?list-type=2&prefix=a%2F", service="s3",
-                signer=botocore.auth.S3SigV4Auth)
+    wire = sign(
+        "GET",
+        BASE + path + "?list-type=2&prefix=a%2F",
+        service="s3",
+        signer=botocore.auth.S3SigV4Auth,
+    )
     assert wire.path == path
     assert check(wire).service == "s3"
 
@@ -174,8 +192,9 @@ def test_signing_key_cache_does_not_leak_between_secrets() -> None:
     check(wire)
     other = replace(CREDS, secret_access_key=SK + "x")
     with pytest.raises(AuthError) as info:
-        verify(wire.method, wire.path, wire.query, wire.headers, wire.body, lambda _: other,
-               SIGNED_AT)
+        verify(
+            wire.method, wire.path, wire.query, wire.headers, wire.body, lambda _: other, SIGNED_AT
+        )
     assert info.value.message == MSG_SIGNATURE_MISMATCH
 
 
@@ -183,41 +202,63 @@ def test_signing_key_cache_does_not_leak_between_secrets() -> None:
 
 
 def test_presigned_lambda_url() -> None:
-    wire = sign("GET", BASE + f"/2015-03-31/functions/{FN_ARN}?Qualifier=%24LATEST",
-                signer=botocore.auth.SigV4QueryAuth, expires=3600)
+    wire = sign(
+        "GET",
+        BASE + f"/2015-03-31/functions/{FN_ARN}?Qualifier=%24LATEST",
+        signer=botocore.auth.SigV4QueryAuth,
+        expires=3600,
+    )
     assert "authorization" not in wire.headers
     assert "X-Amz-Signature=" in wire.query
     assert check(wire, now=SIGNED_AT + timedelta(minutes=59)).service == "lambda"
-    assert parse_scope(wire.headers, wire.query) == SignedScope(AK, "20261122", "us-east-1",
-                                                                "lambda")
+    assert parse_scope(wire.headers, wire.query) == SignedScope(
+        AK, "20261122", "us-east-1", "lambda"
+    )
 
 
 def test_presigned_sts_get_caller_identity() -> None:
-    wire = sign("GET", "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
-                service="sts", signer=botocore.auth.SigV4QueryAuth, expires=60)
+    wire = sign(
+        "GET",
+        "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        service="sts",
+        signer=botocore.auth.SigV4QueryAuth,
+        expires=60,
+    )
     check(wire)
 
 
 def test_presigned_s3_url_uses_unsigned_payload_and_expires_exactly() -> None:
-    wire = sign("GET", BASE + "/bucket/some%20key.txt", service="s3",
-                signer=botocore.auth.S3SigV4QueryAuth, expires=300)
+    wire = sign(
+        "GET",
+        BASE + "/bucket/some%20key.txt",
+        service="s3",
+        signer=botocore.auth.S3SigV4QueryAuth,
+        expires=300,
+    )
     check(wire, now=SIGNED_AT + timedelta(seconds=300))
     err = rejected(wire, now=SIGNED_AT + timedelta(seconds=301))
     assert (err.code, err.message) == ("AccessDenied", "Request has expired")
 
 
 def test_presigned_expiry_and_tampering() -> None:
-    wire = sign("GET", BASE + "/2015-03-31/functions/f?Qualifier=1",
-                signer=botocore.auth.SigV4QueryAuth, expires=3600)
+    wire = sign(
+        "GET",
+        BASE + "/2015-03-31/functions/f?Qualifier=1",
+        signer=botocore.auth.SigV4QueryAuth,
+        expires=3600,
+    )
     err = rejected(wire, now=SIGNED_AT + timedelta(minutes=61))
     assert err.message == (
         "Signature expired: 20261122T120000Z is now earlier than 20261122T120100Z "
         "(20261122T130100Z - 60 min.)"
     )
-    assert rejected(replace(wire, query=wire.query.replace("Qualifier=1", "Qualifier=2"))
-                    ).message == MSG_SIGNATURE_MISMATCH
+    assert (
+        rejected(replace(wire, query=wire.query.replace("Qualifier=1", "Qualifier=2"))).message
+        == MSG_SIGNATURE_MISMATCH
+    )
     assert rejected(replace(wire, path="/2015-03-31/functions/g")).code == (
-        "InvalidSignatureException")
+        "InvalidSignatureException"
+    )
     broken = replace(wire, query=wire.query.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256&", ""))
     assert rejected(broken).code == "IncompleteSignatureException"
 
@@ -226,8 +267,12 @@ def test_presigned_expiry_and_tampering() -> None:
 
 
 def _lambda_wire() -> Wire:
-    return sign("POST", BASE + f"/2015-03-31/functions/{FN_ARN}/invocations?Qualifier=%24LATEST",
-                b'{"a": 1}', {"Content-Type": "application/json"})
+    return sign(
+        "POST",
+        BASE + f"/2015-03-31/functions/{FN_ARN}/invocations?Qualifier=%24LATEST",
+        b'{"a": 1}',
+        {"Content-Type": "application/json"},
+    )
 
 
 def test_wrong_secret() -> None:
@@ -257,15 +302,29 @@ def test_wrong_secret() -> None:
         lambda w: w.with_header("host", "127.0.0.1:9002"),
         lambda w: w.with_header("content-type", None),
     ],
-    ids=["path", "path-decoded", "query", "query-extra", "query-dropped", "body", "body-empty",
-         "method", "header", "host", "header-missing"],
+    ids=[
+        "path",
+        "path-decoded",
+        "query",
+        "query-extra",
+        "query-dropped",
+        "body",
+        "body-empty",
+        "method",
+        "header",
+        "host",
+        "header-missing",
+    ],
 )
 def test_tampering_is_detected(tamper: object) -> None:
     wire = _lambda_wire()
     check(wire)
     err = rejected(tamper(wire))  # type: ignore[operator]
     assert (err.code, err.status, err.message) == (
-        "InvalidSignatureException", 403, MSG_SIGNATURE_MISMATCH)
+        "InvalidSignatureException",
+        403,
+        MSG_SIGNATURE_MISMATCH,
+    )
 
 
 def test_unsigned_extra_header_is_ignored() -> None:
@@ -275,8 +334,10 @@ def test_unsigned_extra_header_is_ignored() -> None:
 def test_unknown_access_key() -> None:
     err = rejected(sign("GET", BASE + "/2015-03-31/functions/", access_key="AKIDUNKNOWN"))
     assert (err.code, err.status, err.message) == (
-        "UnrecognizedClientException", 403,
-        "The security token included in the request is invalid.")
+        "UnrecognizedClientException",
+        403,
+        "The security token included in the request is invalid.",
+    )
 
 
 def test_expired_and_future_signatures() -> None:
@@ -309,7 +370,10 @@ def test_missing_authentication() -> None:
     wire = sign("GET", BASE + "/2015-03-31/functions/").with_header("authorization", None)
     err = rejected(wire)
     assert (err.code, err.status, err.message) == (
-        "MissingAuthenticationTokenException", 403, "Missing Authentication Token")
+        "MissingAuthenticationTokenException",
+        403,
+        "Missing Authentication Token",
+    )
     assert parse_scope(wire.headers, wire.query) is None
 
 
@@ -363,17 +427,24 @@ def test_non_ascii_signature_is_a_mismatch_not_a_crash() -> None:
     wire = sign("GET", BASE + "/2015-03-31/functions/")
     head, _, _ = wire.headers["authorization"].rpartition("Signature=")
     assert rejected(wire.with_header("authorization", head + "Signature=é" * 3)).code == (
-        "InvalidSignatureException")
+        "InvalidSignatureException"
+    )
 
 
 # --- parse_scope --------------------------------------------------------------------------------
 
 
 def test_parse_scope_from_header_and_unsigned() -> None:
-    wire = sign("POST", "https://sts.amazonaws.com/", b"Action=GetCallerIdentity", service="sts",
-                region="eu-central-1")
-    assert parse_scope(wire.headers, wire.query) == SignedScope(AK, "20261122", "eu-central-1",
-                                                                "sts")
+    wire = sign(
+        "POST",
+        "https://sts.amazonaws.com/",
+        b"Action=GetCallerIdentity",
+        service="sts",
+        region="eu-central-1",
+    )
+    assert parse_scope(wire.headers, wire.query) == SignedScope(
+        AK, "20261122", "eu-central-1", "sts"
+    )
     assert parse_scope({}, "") is None
     assert parse_scope({"authorization": "Bearer x"}, "") is None
     assert parse_scope({}, "X-Amz-Credential=only-one-part") is None

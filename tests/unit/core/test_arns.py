@@ -23,7 +23,10 @@ from lambdahost.errors import ApiError
         ("123456789012:function:fn", FunctionRef("fn", None)),
         ("123456789012:function:fn:3", FunctionRef("fn", "3")),
         ("arn:aws:lambda:us-east-1:123456789012:function:fn", FunctionRef("fn", None)),
-        ("arn:aws:lambda:eu-west-2:123456789012:function:my-fn_1:live", FunctionRef("my-fn_1", "live")),
+        (
+            "arn:aws:lambda:eu-west-2:123456789012:function:my-fn_1:live",
+            FunctionRef("my-fn_1", "live"),
+        ),
     ],
 )
 def test_parse_function_name_forms(value: str, expected: FunctionRef) -> None:

@@ -8,7 +8,9 @@ from lambdahost.core import config as cfg
 from lambdahost.errors import ApiError
 
 BASE: dict[str, Any] = {
-    "FunctionName": "f", "Runtime": "python3.12", "Role": "arn:aws:iam::123456789012:role/r",
+    "FunctionName": "f",
+    "Runtime": "python3.12",
+    "Role": "arn:aws:iam::123456789012:role/r",
     "Handler": "app.handler",
 }
 

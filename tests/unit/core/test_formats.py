@@ -30,7 +30,7 @@ def test_billed_duration() -> None:
 
 
 def test_tail_is_last_4k() -> None:
-    assert tail("x" * 5000 + "END") .endswith(b"END")
+    assert tail("x" * 5000 + "END").endswith(b"END")
     assert len(tail("x" * 5000)) == 4096
 
 
@@ -72,9 +72,17 @@ def test_check_zip() -> None:
 
 def test_environ_platform_wins_over_customer() -> None:
     ctx = EnvironmentContext(
-        function_name="f", version="$LATEST", handler="app.handler", runtime="python3.12",
-        memory_mb=128, region="us-east-1", log_group="/aws/lambda/f", code_dir="/code",
-        access_key_id="AK", secret_access_key="SK", endpoint_url="http://x",
+        function_name="f",
+        version="$LATEST",
+        handler="app.handler",
+        runtime="python3.12",
+        memory_mb=128,
+        region="us-east-1",
+        log_group="/aws/lambda/f",
+        code_dir="/code",
+        access_key_id="AK",
+        secret_access_key="SK",
+        endpoint_url="http://x",
     )
     env = build_environ(ctx, {"MY": "1", "AWS_REGION": "evil", "TZ": "Europe/Paris"}, 0.0)
     assert env["MY"] == "1" and env["AWS_REGION"] == "us-east-1" and env["TZ"] == "Europe/Paris"

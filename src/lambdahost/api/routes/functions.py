@@ -48,7 +48,14 @@ def register(router: Router, platform: Platform) -> None:
     router.add("GET", base, list_functions, "ListFunctions")
     router.add("GET", base + "/", list_functions, "ListFunctions")
     router.add("GET", base + "/{FunctionName}", get_function, "GetFunction")
-    router.add("GET", base + "/{FunctionName}/configuration", get_configuration, "GetFunctionConfiguration")
-    router.add("PUT", base + "/{FunctionName}/configuration", update_configuration, "UpdateFunctionConfiguration")
+    router.add(
+        "GET", base + "/{FunctionName}/configuration", get_configuration, "GetFunctionConfiguration"
+    )
+    router.add(
+        "PUT",
+        base + "/{FunctionName}/configuration",
+        update_configuration,
+        "UpdateFunctionConfiguration",
+    )
     router.add("PUT", base + "/{FunctionName}/code", update_code, "UpdateFunctionCode")
     router.add("DELETE", base + "/{FunctionName}", delete_function, "DeleteFunction")

@@ -40,7 +40,9 @@ def decode_client_context(value: str | None) -> str | None:
         text = base64.b64decode(value, validate=True).decode()
         json.loads(text)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise invalid_parameter("Client context must be a valid Base64-encoded JSON object.") from None
+        raise invalid_parameter(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
     return text
 
 
@@ -60,7 +62,11 @@ def register(router: Router, platform: Platform) -> None:
             resolved = await invoker.resolve(name, qualifier)
             tail = request.headers.get("x-amz-log-type") == "Tail"
             reply = await invoker.invoke_sync(
-                resolved, body, request_id=request.request_id, client_context=client_context, tail=tail
+                resolved,
+                body,
+                request_id=request.request_id,
+                client_context=client_context,
+                tail=tail,
             )
             headers = [
                 (b"content-type", JSON_TYPE),
@@ -78,7 +84,9 @@ def register(router: Router, platform: Platform) -> None:
             client_context = decode_client_context(request.headers.get("x-amz-client-context"))
             resolved = await invoker.resolve(name, qualifier)
             await invoker.accept_event(request.request_id, name, qualifier, body, client_context)
-            return Response(202, b"", [(b"x-amz-executed-version", resolved.executed_version.encode())])
+            return Response(
+                202, b"", [(b"x-amz-executed-version", resolved.executed_version.encode())]
+            )
         if kind == "DryRun":
             await invoker.resolve(name, qualifier)
             return empty(204)
@@ -98,5 +106,9 @@ def register(router: Router, platform: Platform) -> None:
         return Response(202, b'{"Status": 202}', [(b"content-type", JSON_TYPE)])
 
     router.add("POST", "/2015-03-31/functions/{FunctionName}/invocations", invoke, "Invoke")
-    router.add("POST", "/2014-11-13/functions/{FunctionName}/invoke-async", invoke_async, "InvokeAsync")
-    router.add("POST", "/2014-11-13/functions/{FunctionName}/invoke-async/", invoke_async, "InvokeAsync")
+    router.add(
+        "POST", "/2014-11-13/functions/{FunctionName}/invoke-async", invoke_async, "InvokeAsync"
+    )
+    router.add(
+        "POST", "/2014-11-13/functions/{FunctionName}/invoke-async/", invoke_async, "InvokeAsync"
+    )

@@ -40,16 +40,18 @@ def register(router: Router, platform: Platform) -> None:
     async def account_settings(request: Request) -> Response:
         usage = await functions.account_usage()
         limit = platform.settings.account_concurrency
-        return json_response({
-            "AccountLimit": {
-                "TotalCodeSize": 80_530_636_800,
-                "CodeSizeUnzipped": 262_144_000,
-                "CodeSizeZipped": 52_428_800,
-                "ConcurrentExecutions": limit,
-                "UnreservedConcurrentExecutions": limit,
-            },
-            "AccountUsage": usage,
-        })
+        return json_response(
+            {
+                "AccountLimit": {
+                    "TotalCodeSize": 80_530_636_800,
+                    "CodeSizeUnzipped": 262_144_000,
+                    "CodeSizeZipped": 52_428_800,
+                    "ConcurrentExecutions": limit,
+                    "UnreservedConcurrentExecutions": limit,
+                },
+                "AccountUsage": usage,
+            }
+        )
 
     router.add("POST", "/2017-03-31/tags/{Resource}", tag_resource, "TagResource")
     router.add("DELETE", "/2017-03-31/tags/{Resource}", untag_resource, "UntagResource")

@@ -12,30 +12,42 @@ def register(router: Router, platform: Platform) -> None:
     functions = platform.functions
 
     async def publish_version(request: Request) -> Response:
-        return json_response(await functions.publish_version(unqualified_name(request), request.json()), 201)
+        return json_response(
+            await functions.publish_version(unqualified_name(request), request.json()), 201
+        )
 
     async def list_versions(request: Request) -> Response:
         return json_response(
-            await functions.list_versions(unqualified_name(request), request.q("Marker"), request.q("MaxItems"))
+            await functions.list_versions(
+                unqualified_name(request), request.q("Marker"), request.q("MaxItems")
+            )
         )
 
     async def create_alias(request: Request) -> Response:
-        return json_response(await functions.create_alias(unqualified_name(request), request.json()), 201)
+        return json_response(
+            await functions.create_alias(unqualified_name(request), request.json()), 201
+        )
 
     async def list_aliases(request: Request) -> Response:
         return json_response(
             await functions.list_aliases(
-                unqualified_name(request), request.q("FunctionVersion"), request.q("Marker"),
+                unqualified_name(request),
+                request.q("FunctionVersion"),
+                request.q("Marker"),
                 request.q("MaxItems"),
             )
         )
 
     async def get_alias(request: Request) -> Response:
-        return json_response(await functions.get_alias(unqualified_name(request), request.path_params["Name"]))
+        return json_response(
+            await functions.get_alias(unqualified_name(request), request.path_params["Name"])
+        )
 
     async def update_alias(request: Request) -> Response:
         return json_response(
-            await functions.update_alias(unqualified_name(request), request.path_params["Name"], request.json())
+            await functions.update_alias(
+                unqualified_name(request), request.path_params["Name"], request.json()
+            )
         )
 
     async def delete_alias(request: Request) -> Response:
