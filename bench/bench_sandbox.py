@@ -26,7 +26,7 @@ PAYLOAD = b'{"hello": "world", "n": 1}'
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100.0 * (len(xs) - 1)))]
 
 
 def spec(code: str, key: str) -> EnvSpec:

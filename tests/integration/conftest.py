@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from lambdahost.testing import ROLE, LiveServer, make_zip
 from tests.conftest import drop_pg_schema, fresh_pg_url
-from tests.integration.server import ROLE, LiveServer, make_zip
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.server import ACCESS_KEY, REGION, SECRET_KEY, LiveServer, make_zip
+from lambdahost.testing import ACCESS_KEY, REGION, SECRET_KEY, LiveServer, make_zip
 
 
 def test_wrong_secret_is_rejected(server: LiveServer) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from lambdahost.testing import ROLE, make_zip
 from tests.integration.conftest import HELLO
-from tests.integration.server import ROLE, make_zip
 
 
 def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:

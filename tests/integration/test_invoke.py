@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.server import LiveServer
+from lambdahost.testing import LiveServer
 
 CONTEXT_FN = """
 import json, os, sys
@@ -220,7 +220,7 @@ def test_logs_are_kept_per_function(
     server: LiveServer, lam: Any, create: Callable[..., Any], fname: str
 ) -> None:
     from lambdahost.cli.client import Target, signed_get
-    from tests.integration.server import ACCESS_KEY, REGION, SECRET_KEY
+    from lambdahost.testing import ACCESS_KEY, REGION, SECRET_KEY
 
     create(fname, files={"app.py": CONTEXT_FN})
     request_id = lam.invoke(FunctionName=fname)["ResponseMetadata"]["RequestId"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.server import make_zip
+from lambdahost.testing import make_zip
 
 
 def handler_returning(value: str) -> dict[str, str | bytes]:

@@ -29,6 +29,7 @@ import contextlib
 import decimal
 import importlib
 import json
+import logging
 import os
 import resource
 import signal
@@ -43,6 +44,8 @@ from typing import Any, NoReturn
 from lambdahost.sandbox import linux, protocol
 from lambdahost.sandbox.context import (
     LambdaContext,
+    LambdaJsonFormatter,
+    LambdaTextFormatter,
     RequestIdFilter,
     configure_logging,
     parse_client_context,
@@ -343,7 +346,7 @@ class Environment:
         decoder = protocol.FrameDecoder()
         recv = self.chan.recv
         while True:
-            data = recv(262144)
+            data = recv(max(65536, decoder.needed()))
             if not data:
                 os._exit(0)
             for ftype, parts in decoder.feed(data):
@@ -358,6 +361,34 @@ def _stack(e: BaseException) -> list[str]:
     if tb is not None and tb.tb_next is not None:
         tb = tb.tb_next  # drop the runtime's own frame (the call site of the handler)
     return traceback.format_list(traceback.extract_tb(tb))
+
+
+def warm_up() -> None:
+    """Run the lazily-initialised paths once in the zygote (codec lookups, time zone data,
+    traceback/linecache, json scanners, log formatting, the source loader), so forked
+    environments share the result instead of building private copies on first use."""
+    json.loads(json.dumps({"a": [1, 2.5, "x", None, True, {"b": "\u00e9"}]}, ensure_ascii=False))
+    time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    with open(os.devnull, "w", buffering=1, encoding="utf-8", errors="backslashreplace") as f:
+        f.write("warm\n")
+    try:
+        raise ValueError("warm")
+    except ValueError as e:
+        _stack(e)
+    record = logging.LogRecord("root", logging.WARNING, __file__, 1, "warm %s", ("x",), None)
+    LambdaTextFormatter().format(record)
+    LambdaJsonFormatter().format(record)
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "_lh_warm_mod.py"), "w") as f:
+            f.write("def handler(event, context):\n    return event\n")
+        sys.path.insert(0, d)
+        try:
+            importlib.import_module("_lh_warm_mod")
+        finally:
+            sys.path.remove(d)
+            sys.modules.pop("_lh_warm_mod", None)
+            sys.path_importer_cache.pop(d, None)
+            importlib.invalidate_caches()
 
 
 def child_main(chan: socket.socket, logfd: int, cfg: dict[str, Any], zygote_pid: int) -> NoReturn:

@@ -192,6 +192,10 @@ def main(cfg_text: str) -> None:
             importlib.import_module(name)
         except Exception as e:
             errors.append(f"{name}: {e}")
+    try:
+        runtime.warm_up()
+    except Exception as e:
+        errors.append(f"warm-up: {e}")
     if cfg.get("pycache"):
         sys.pycache_prefix = str(cfg["pycache"])
     zygote = Zygote(cfg)

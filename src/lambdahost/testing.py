@@ -1,4 +1,8 @@
-"""A live lambdahost server in a subprocess, for integration tests."""
+"""Test and benchmark harness: a live lambdahost server in a subprocess, and zip helpers.
+
+Shipped with the package so that users' own tests (and ``bench/``) can start a
+real server the same way lambdahost's integration tests do.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
+        """The server process environment: fixed root keys, unbuffered output."""
         env = dict(os.environ)
         env.update(
             {

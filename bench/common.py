@@ -1,0 +1,58 @@
+"""Shared benchmark helpers: percentiles, pre-signed requests, a keep-alive client."""
+
+from __future__ import annotations
+
+import http.client
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from lambdahost.testing import ACCESS_KEY, REGION, SECRET_KEY
+
+TRIVIAL = 'import json\ndef handler(event, context):\n    return {"statusCode": 200, "body": json.dumps(event)}\n'
+
+
+def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "n": float(len(ordered)),
+        "p50": statistics.median(ordered),
+        "p90": pick(0.90),
+        "p99": pick(0.99),
+        "p99.9": pick(0.999),
+    }
+
+
+def fmt(stats: dict[str, float]) -> str:
+    return (
+        f"p50 {stats['p50']:.2f} ms, p90 {stats['p90']:.2f} ms, p99 {stats['p99']:.2f} ms, "
+        f"p99.9 {stats['p99.9']:.2f} ms (n={int(stats['n'])})"
+    )
+
+
+def signed_invoke(endpoint: str, function: str, payload: bytes) -> tuple[str, dict[str, str]]:
+    """Path and headers of an Invoke request signed now (valid for 15 minutes)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    path = f"/2015-03-31/functions/{function}/invocations"
+    request = AWSRequest(method="POST", url=endpoint + path, data=payload)
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(request)
+    headers = {k: str(v) for k, v in request.prepare().headers.items()}
+    return path, headers
+
+
+class KeepAliveClient:
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port)
+
+    def post(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, Any]:
+        self.conn.request("POST", path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        return response.status, data, response.headers

@@ -1,0 +1,521 @@
+"""Integration tests: a real EnvironmentManager, zygote and forked environments."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import re
+import signal
+import textwrap
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from lambdahost.sandbox import (
+    EnvironmentManager,
+    EnvSpec,
+    EnvState,
+    InvokeRequest,
+    InvokeResult,
+    Outcome,
+    SandboxSettings,
+)
+
+T = TypeVar("T")
+
+FNS = '''
+import ctypes, json, logging, os, subprocess, sys, time
+print("init-line")
+
+def ok(event, context):
+    print("hello", json.dumps(event))
+    logging.getLogger().warning("careful")
+    logging.getLogger().info("not shown at WARNING")
+    subprocess.run(["/bin/echo", "from-subprocess"], check=True)
+    sys.stderr.write("to-stderr\\n")
+    return {"ok": True, "event": event}
+
+def ctx(event, context):
+    cc = context.client_context
+    return {"request_id": context.aws_request_id, "arn": context.invoked_function_arn,
+            "name": context.function_name, "version": context.function_version,
+            "memory": context.memory_limit_in_mb, "group": context.log_group_name,
+            "stream": context.log_stream_name, "identity": context.identity,
+            "remaining": context.get_remaining_time_in_millis(),
+            "trace": os.environ.get("_X_AMZN_TRACE_ID"),
+            "custom": cc.custom if cc else None, "cc_env": cc.env if cc else None,
+            "cwd": os.getcwd(), "path0": sys.path[0]}
+
+def pid(event, context):
+    return os.getpid()
+
+def slow(event, context):
+    time.sleep(0.2)
+    return os.getpid()
+
+def fail(event, context):
+    raise ValueError("bad input")
+
+def sleepy(event, context):
+    child = subprocess.Popen(["sleep", "100"], start_new_session=True)
+    print("child-pid", child.pid, flush=True)
+    time.sleep(30)
+
+def background(event, context):
+    child = subprocess.Popen(["sleep", "100"], start_new_session=True)
+    return child.pid
+
+def hog(event, context):
+    blocks = [bytearray(b"\\x01") * (1 << 20) for _ in range(event["mb"])]
+    return len(blocks)
+
+def exit3(event, context):
+    print("about to exit")
+    os._exit(3)
+
+def sysexit(event, context):
+    sys.exit(2)
+
+def segv(event, context):
+    ctypes.string_at(0)
+
+def write_tmp(event, context):
+    with open("/tmp/secret", "w") as f:
+        f.write(event["v"])
+    return sorted(os.listdir("/tmp"))
+
+def read_tmp(event, context):
+    return os.path.exists("/tmp/secret")
+
+def tmp_size(event, context):
+    st = os.statvfs("/tmp")
+    return st.f_blocks * st.f_frsize // (1 << 20)
+
+def environ(event, context):
+    return dict(os.environ)
+
+def unmarshalable(event, context):
+    return {"x": object()}
+
+def write_code(event, context):
+    try:
+        open(os.path.join(os.getcwd(), "new.txt"), "w").close()
+    except OSError as e:
+        return e.errno
+    return 0
+
+notcallable = 5
+'''
+
+
+def run(tmp_path: Path, body: Callable[[EnvironmentManager], Awaitable[T]], **kw: Any) -> T:
+    settings = SandboxSettings(work_dir=str(tmp_path / "work"), pool_size=kw.pop("pool_size", 2),
+                               **kw)
+
+    async def main() -> T:
+        m = EnvironmentManager(settings)
+        await m.start()
+        try:
+            return await body(m)
+        finally:
+            await m.close()
+
+    return asyncio.run(main())
+
+
+@pytest.fixture()
+def code(tmp_path: Path) -> str:
+    d = tmp_path / "code"
+    d.mkdir()
+    (d / "fns.py").write_text(FNS)
+    (d / "initfail.py").write_text("raise RuntimeError('config missing')\n")
+    (d / "syntax.py").write_text("x = 1\ndef f(:\n    pass\n")
+    pkg = d / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text("def fn(event, context):\n    return 'nested'\n")
+    return str(d)
+
+
+def mkspec(code: str, handler: str, key: str | None = None, **kw: Any) -> EnvSpec:
+    name = kw.pop("function_name", "fn")
+    environ = {"AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(kw.get("memory_mb", 128)),
+               "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+               "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/22/[$LATEST]abc", "LANG": "en_US.UTF-8",
+               "PATH": "/usr/local/bin:/usr/bin:/bin", "TZ": ":UTC"}
+    base: dict[str, Any] = dict(key=key or handler, function_name=name, version="$LATEST",
+                                code_dir=code, handler=handler, runtime="python3.12",
+                                memory_mb=128, timeout_s=3, ephemeral_mb=512, environ=environ)
+    base.update(kw)
+    return EnvSpec(**base)
+
+
+def req(rid: str = "req-1", payload: bytes = b'{"a": 1}', **kw: Any) -> InvokeRequest:
+    return InvokeRequest(request_id=rid, payload=payload,
+                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:fn",
+                         **kw)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def wait_dead(pid: int, timeout: float = 3.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not alive(pid):
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+# -- success, logs, context -----------------------------------------------------------------------
+
+def test_success_and_log_capture(tmp_path: Path, code: str) -> None:
+    r = run(tmp_path, lambda m: m.invoke(mkspec(code, "fns.ok"), req()))
+    assert r.outcome is Outcome.SUCCESS and r.error_type is None
+    assert json.loads(r.payload) == {"ok": True, "event": {"a": 1}}
+    assert r.payload == b'{"ok": true, "event": {"a": 1}}'
+    lines = r.log.splitlines()
+    assert lines[0] == "init-line"
+    assert 'hello {"a": 1}' in lines
+    assert re.search(r"^\[WARNING\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\treq-1\tcareful$",
+                     r.log, re.M)
+    assert "not shown" not in r.log
+    assert "from-subprocess" in lines and "to-stderr" in lines
+    assert lines.index('hello {"a": 1}') < lines.index("from-subprocess")
+    assert r.cold_start and r.init_duration_ms is not None and r.duration_ms > 0
+    assert r.max_memory_used_mb >= 1
+
+
+def test_empty_payload_is_empty_object(tmp_path: Path, code: str) -> None:
+    r = run(tmp_path, lambda m: m.invoke(mkspec(code, "fns.ok"), req(payload=b"")))
+    assert json.loads(r.payload)["event"] == {}
+
+
+def test_context_fields(tmp_path: Path, code: str) -> None:
+    cc = json.dumps({"custom": {"k": "v"}, "env": {"e": 1}, "client": {"app_title": "t"}})
+    r = run(tmp_path, lambda m: m.invoke(
+        mkspec(code, "fns.ctx", function_name="myfn", timeout_s=3),
+        req("rid-42", client_context=cc, trace_id="Root=1-abc;Sampled=1")))
+    out = json.loads(r.payload)
+    assert out["request_id"] == "rid-42"
+    assert out["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:fn"
+    assert (out["name"], out["version"], out["memory"]) == ("myfn", "$LATEST", "128")
+    assert out["group"] == "/aws/lambda/myfn" and out["stream"] == "2026/11/22/[$LATEST]abc"
+    assert out["identity"] is None
+    assert 2500 < out["remaining"] <= 3000
+    assert out["trace"] == "Root=1-abc;Sampled=1"
+    assert out["custom"] == {"k": "v"} and out["cc_env"] == {"e": 1}
+    assert out["cwd"] == code and out["path0"] == code
+
+
+def test_environ_is_exactly_the_spec(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, str]:
+        return await m.invoke(mkspec(code, "fns.environ"), req()), m.isolation["tmp"]
+
+    r, tmp_mode = run(tmp_path, body)
+    env = json.loads(r.payload)
+    expected = dict(mkspec(code, "fns.environ").environ)
+    if "TMPDIR" in env and "dir" in tmp_mode:
+        expected["TMPDIR"] = env["TMPDIR"]
+    assert env == expected
+
+
+def test_nested_handler_path(tmp_path: Path, code: str) -> None:
+    r = run(tmp_path, lambda m: m.invoke(mkspec(code, "pkg/mod.fn"), req()))
+    assert r.outcome is Outcome.SUCCESS and r.payload == b'"nested"'
+
+
+def test_cold_then_warm_reuses_the_env(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> list[InvokeResult]:
+        spec = mkspec(code, "fns.pid")
+        out = [await m.invoke(spec, req(f"r{i}")) for i in range(3)]
+        infos = [i for i in m.snapshot() if i.key == spec.key]
+        assert len(infos) == 1 and infos[0].invocations == 3
+        assert infos[0].state is EnvState.IDLE
+        return out
+
+    a, b, c = run(tmp_path, body)
+    assert [x.cold_start for x in (a, b, c)] == [True, False, False]
+    assert a.init_duration_ms is not None and b.init_duration_ms is None
+    assert c.init_duration_ms is None
+    assert a.payload == b.payload == c.payload
+    assert "init-line" in a.log and "init-line" not in b.log
+
+
+def test_concurrent_invokes_get_separate_envs(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> list[InvokeResult]:
+        spec = mkspec(code, "fns.pid")
+        return list(await asyncio.gather(*(m.invoke(spec, req(f"r{i}")) for i in range(4))))
+
+    results = run(tmp_path, body)
+    assert len({r.payload for r in results}) == 4
+
+
+# -- function and init errors ----------------------------------------------------------------------
+
+def test_function_error(tmp_path: Path, code: str) -> None:
+    r = run(tmp_path, lambda m: m.invoke(mkspec(code, "fns.fail"), req("req-e")))
+    assert r.outcome is Outcome.FUNCTION_ERROR and r.error_type == "ValueError"
+    body = json.loads(r.payload)
+    assert body["errorMessage"] == "bad input" and body["errorType"] == "ValueError"
+    assert body["requestId"] == "req-e"
+    assert len(body["stackTrace"]) == 1
+    assert body["stackTrace"][0].startswith(f'  File "{code}/fns.py", line ')
+    assert 'raise ValueError("bad input")' in body["stackTrace"][0]
+    assert "[ERROR] ValueError: bad input\rTraceback (most recent call last):\r" in r.log
+
+
+def test_marshal_error(tmp_path: Path, code: str) -> None:
+    r = run(tmp_path, lambda m: m.invoke(mkspec(code, "fns.unmarshalable"), req()))
+    assert r.outcome is Outcome.FUNCTION_ERROR and r.error_type == "Runtime.MarshalError"
+    assert json.loads(r.payload)["errorMessage"] == (
+        "Unable to marshal response: Object of type object is not JSON serializable")
+
+
+@pytest.mark.parametrize(("handler", "etype", "message"), [
+    ("nomod.handler", "Runtime.ImportModuleError",
+     "Unable to import module 'nomod': No module named 'nomod'"),
+    ("fns.nohandler", "Runtime.HandlerNotFound", "Handler 'nohandler' missing on module 'fns'"),
+    ("x", "Runtime.MalformedHandlerName",
+     "Bad handler 'x': not enough values to unpack (expected 2, got 1)"),
+    ("initfail.handler", "Runtime.ImportModuleError",
+     "Unable to import module 'initfail': config missing"),
+    ("syntax.handler", "Runtime.UserCodeSyntaxError",
+     "Syntax error in module 'syntax': invalid syntax (syntax.py, line 2)"),
+])
+def test_init_errors(tmp_path: Path, code: str, handler: str, etype: str, message: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult]:
+        spec = mkspec(code, handler)
+        first = await m.invoke(spec, req("r1"))
+        assert not [i for i in m.snapshot() if i.key == spec.key]  # discarded
+        return first, await m.invoke(spec, req("r2"))
+
+    first, second = run(tmp_path, body)
+    for r in (first, second):
+        assert r.outcome is Outcome.INIT_ERROR and r.error_type == etype
+        assert r.cold_start and r.init_duration_ms is not None
+        err = json.loads(r.payload)
+        assert err["errorType"] == etype and err["requestId"] == ""
+        if etype != "Runtime.UserCodeSyntaxError":
+            assert err["errorMessage"] == message
+        else:
+            assert err["errorMessage"].startswith("Syntax error in module 'syntax': ")
+            assert err["errorMessage"].endswith("(syntax.py, line 2)")
+        assert f"[ERROR] {etype}: " in r.log
+
+
+def test_import_module_error_body_is_exact(tmp_path: Path, code: str) -> None:
+    r = run(tmp_path, lambda m: m.invoke(mkspec(code, "app.handler"), req()))
+    assert r.payload == (b'{"errorMessage": "Unable to import module \'app\': No module named '
+                         b'\'app\'", "errorType": "Runtime.ImportModuleError", "requestId": "", '
+                         b'"stackTrace": []}')
+    assert "[ERROR] Runtime.ImportModuleError: Unable to import module 'app'" in r.log
+
+
+# -- timeouts and crashes --------------------------------------------------------------------------
+
+def test_timeout_kills_env_and_next_invoke_is_cold(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult, int]:
+        spec = mkspec(code, "fns.sleepy", timeout_s=1)
+        t = time.monotonic()
+        r = await m.invoke(spec, req("req-t"))
+        assert time.monotonic() - t < 2.5
+        child = int(re.search(r"child-pid (\d+)", r.log).group(1))  # type: ignore[union-attr]
+        assert await wait_dead(child), "a setsid'd child of a timed-out env survived"
+        assert not [i for i in m.snapshot() if i.key == spec.key]
+        again = await m.invoke(dataclasses.replace(spec, handler="fns.pid"), req("r2"))
+        return r, again, child
+
+    r, again, _ = run(tmp_path, body)
+    assert r.outcome is Outcome.TIMEOUT and r.error_type == "Sandbox.Timedout"
+    assert r.payload == (b'{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: req-t '
+                         b'Error: Task timed out after 1.00 seconds"}')
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z req-t Task timed out after "
+                     r"1\.00 seconds$", r.log, re.M)
+    assert "init-line" in r.log
+    assert again.cold_start and again.outcome is Outcome.SUCCESS
+
+
+@pytest.mark.parametrize(("handler", "message", "log_part"), [
+    ("fns.exit3", "Runtime exited with error: exit status 3", "about to exit"),
+    ("fns.sysexit", "Runtime exited with error: exit status 2", None),
+    ("fns.segv", "Runtime exited with error: signal: segmentation fault", None),
+])
+def test_crashes(tmp_path: Path, code: str, handler: str, message: str,
+                 log_part: str | None) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult]:
+        spec = mkspec(code, handler)
+        first = await m.invoke(spec, req("req-c"))
+        return first, await m.invoke(dataclasses.replace(spec, handler="fns.pid"), req("r2"))
+
+    r, again = run(tmp_path, body)
+    assert r.outcome is Outcome.CRASH and r.error_type == "Runtime.ExitError"
+    assert json.loads(r.payload) == {"errorType": "Runtime.ExitError",
+                                     "errorMessage": f"RequestId: req-c Error: {message}"}
+    assert f"RequestId: req-c Error: {message}" in r.log
+    if log_part:
+        assert log_part in r.log
+    assert again.cold_start
+
+
+def test_out_of_memory(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult, str]:
+        spec = mkspec(code, "fns.hog", memory_mb=128)
+        small = await m.invoke(spec, req("r0", payload=b'{"mb": 16}'))
+        big = await m.invoke(spec, req("req-oom", payload=b'{"mb": 400}'))
+        return small, big, m.isolation["memory"]
+
+    small, r, mode = run(tmp_path, body)
+    assert small.outcome is Outcome.SUCCESS and 16 <= small.max_memory_used_mb < 128
+    if not mode.startswith("cgroup"):
+        pytest.skip("no memory cgroup on this machine (RLIMIT_AS fallback)")
+    assert r.outcome is Outcome.CRASH and r.error_type == "Runtime.ExitError"
+    assert r.payload == (b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: req-oom '
+                         b'Error: Runtime exited with error: signal: killed"}')
+    assert r.max_memory_used_mb >= 120
+
+
+# -- isolation ------------------------------------------------------------------------------------------
+
+def test_private_tmp(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[Any, ...]:
+        a = mkspec(code, "fns.write_tmp", key="fn-a")
+        w1 = await m.invoke(a, req(payload=b'{"v": "s3cr3t"}'))
+        seen_same = await m.invoke(dataclasses.replace(a, handler="fns.read_tmp"), req())
+        seen_other = await m.invoke(mkspec(code, "fns.read_tmp", key="fn-b"), req())
+        size = await m.invoke(mkspec(code, "fns.tmp_size", key="fn-c", ephemeral_mb=700), req())
+        return w1, seen_same, seen_other, size, m.isolation["tmp"]
+
+    w1, seen_same, seen_other, size, mode = run(tmp_path, body)
+    assert w1.outcome is Outcome.SUCCESS and "secret" in json.loads(w1.payload)
+    assert seen_same.payload == b"false" or seen_same.cold_start is False
+    assert seen_other.payload == b"false"
+    if "tmpfs" in mode:
+        assert json.loads(size.payload) == 700
+
+
+def test_code_dir_is_read_only(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, str]:
+        return await m.invoke(mkspec(code, "fns.write_code"), req()), m.isolation["tmp"]
+
+    r, mode = run(tmp_path, body)
+    if "tmpfs" not in mode:
+        pytest.skip("no mount namespace")
+    assert json.loads(r.payload) == 30  # EROFS
+    assert not os.path.exists(os.path.join(code, "new.txt"))
+
+
+# -- lifecycle: reaping, discard, close, zygote loss ------------------------------------------------
+
+def test_idle_reaping(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[int, bool]:
+        spec = mkspec(code, "fns.pid")
+        r = await m.invoke(spec, req())
+        pid = int(r.payload)
+        await asyncio.sleep(0.6)
+        gone = not [i for i in m.snapshot() if i.key == spec.key]
+        return pid, gone and await wait_dead(pid)
+
+    _, gone = run(tmp_path, body, idle_timeout_s=0.2, sweep_interval_s=0.05)
+    assert gone
+
+
+def test_discard(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult, bool, bool]:
+        a = mkspec(code, "fns.pid", key="fn:1:rev-a")
+        b = mkspec(code, "fns.pid", key="other:1")
+        ra = await m.invoke(a, req())
+        await m.invoke(b, req())
+        m.discard("fn:")
+        keys = {i.key for i in m.snapshot()}
+        dead = await wait_dead(int(ra.payload))
+        return ra, await m.invoke(a, req()), "fn:1:rev-a" not in keys and "other:1" in keys, dead
+
+    first, second, keys_ok, dead = run(tmp_path, body)
+    assert keys_ok and dead
+    assert second.cold_start and second.payload != first.payload
+
+
+def test_close_leaves_no_processes(tmp_path: Path, code: str) -> None:
+    pids: list[int] = []
+    cgroup_dirs: list[str] = []
+
+    async def body(m: EnvironmentManager) -> None:
+        await m.invoke(mkspec(code, "fns.pid", key="k1"), req())
+        r = await m.invoke(mkspec(code, "fns.background", key="k2"), req())
+        pids.append(int(r.payload))  # a setsid'd grandchild that outlives its invocation
+        await m.invoke(mkspec(code, "fns.pid", key="k3"), req())
+        await asyncio.sleep(0.05)
+        pids.extend(i.pid for i in m.snapshot())
+        assert m.zygote_pid is not None
+        pids.append(m.zygote_pid)
+        if m._cgtree is not None:
+            cgroup_dirs.append(m._cgtree.base)
+
+    run(tmp_path, body)
+    survivors = [p for p in pids if alive(p)]
+    assert survivors == []
+    for d in cgroup_dirs:
+        assert not os.path.exists(d)
+
+
+def test_zygote_loss_is_survived(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult]:
+        spec = mkspec(code, "fns.sleepy", timeout_s=5)
+        task = asyncio.ensure_future(m.invoke(spec, req("req-z")))
+        await asyncio.sleep(0.3)
+        assert m.zygote_pid is not None
+        os.kill(m.zygote_pid, signal.SIGKILL)
+        crashed = await asyncio.wait_for(task, 3)
+        for _ in range(300):
+            if m.zygote_pid is not None:
+                break
+            await asyncio.sleep(0.01)
+        return crashed, await m.invoke(mkspec(code, "fns.pid"), req())
+
+    crashed, after = run(tmp_path, body)
+    assert crashed.outcome is Outcome.CRASH
+    assert after.outcome is Outcome.SUCCESS and after.cold_start
+
+
+def test_cancelled_invoke_returns_env_to_pool(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, list[EnvState]]:
+        spec = mkspec(code, "fns.slow")
+        await m.invoke(spec, req())
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(m.invoke(spec, req()), 0.05)
+        assert [i.state for i in m.snapshot() if i.key == spec.key] == [EnvState.INVOKING]
+        await asyncio.sleep(0.3)
+        states = [i.state for i in m.snapshot() if i.key == spec.key]
+        return await m.invoke(spec, req()), states
+
+    r, states = run(tmp_path, body)
+    assert states == [EnvState.IDLE]
+    assert r.outcome is Outcome.SUCCESS and not r.cold_start
+
+
+def test_whole_env_text_output_is_utf8(tmp_path: Path, code: str) -> None:
+    (Path(code) / "uni.py").write_text(textwrap.dedent('''
+        def handler(event, context):
+            print("héllo ✓")
+            return {"s": "✓"}
+    '''))
+    r = run(tmp_path, lambda m: m.invoke(mkspec(code, "uni.handler"), req()))
+    assert "héllo ✓" in r.log
+    assert r.payload == '{"s": "✓"}'.encode()  # python3.12 runtime: ensure_ascii=False
