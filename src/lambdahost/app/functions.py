@@ -259,9 +259,9 @@ class FunctionService:
         limit = page_size(max_items)
         after = decode_marker(marker)
         if all_versions:
-            key = tuple(after) if after else None
+            key = (str(after[0]), int(after[1])) if after else None
             rows = await self.store.call(
-                lambda s: s.functions.list_all_versions(key, limit + 1)  # type: ignore[arg-type]
+                lambda s: s.functions.list_all_versions(key, limit + 1)
             )
         else:
             rows = await self.store.call(lambda s: s.functions.list_latest(after, limit + 1))

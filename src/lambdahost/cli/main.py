@@ -313,8 +313,8 @@ def list_functions(endpoint_url: str | None, data_dir: Path | None) -> None:
     warm: dict[str, int] = {}
     if status == 200:
         for env in json.loads(body).get("Environments", []):
-            fn = str(env.get("Key", "")).split(":", 1)[0]
-            warm[fn] = warm.get(fn, 0) + 1
+            owner = str(env.get("Key", "")).split(":", 1)[0]
+            warm[owner] = warm.get(owner, 0) + 1
     if not functions:
         click.echo("no functions")
         return

@@ -131,21 +131,36 @@ class StdoutHandler(logging.Handler):
             self.handleError(record)
 
 
-def configure_logging(environ: dict[str, str] | os._Environ[str]) -> None:
-    """Root logger as Lambda sets it: one handler, WARNING unless AWS_LAMBDA_LOG_LEVEL."""
+_HANDLER: StdoutHandler | None = None
+_TEXT = LambdaTextFormatter()
+_JSON = LambdaJsonFormatter()
+
+
+def install_root_handler() -> None:
+    """Create Lambda's root handler once (in the zygote, so environments share it)."""
+    global _HANDLER
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
-    handler = StdoutHandler()
-    handler.addFilter(RequestIdFilter())
+    _HANDLER = StdoutHandler()
+    _HANDLER.addFilter(RequestIdFilter())
+    _HANDLER.setFormatter(_TEXT)
+    root.addHandler(_HANDLER)
+    root.setLevel(logging.WARNING)
+
+
+def configure_logging(environ: dict[str, str] | os._Environ[str]) -> None:
+    """Root logger as Lambda sets it: one handler, WARNING unless AWS_LAMBDA_LOG_LEVEL."""
+    root = logging.getLogger()
+    if _HANDLER is None or root.handlers != [_HANDLER]:
+        install_root_handler()
+    assert _HANDLER is not None
     if environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON":
-        handler.setFormatter(LambdaJsonFormatter())
-    else:
-        handler.setFormatter(LambdaTextFormatter())
-    root.addHandler(handler)
+        _HANDLER.setFormatter(_JSON)
     level = environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
     if level == "TRACE":
         level = "DEBUG"
     if level == "FATAL":
         level = "CRITICAL"
-    root.setLevel(level if level in logging.getLevelNamesMapping() else logging.WARNING)
+    if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        root.setLevel(level)

@@ -48,6 +48,7 @@ from lambdahost.sandbox.context import (
     LambdaTextFormatter,
     RequestIdFilter,
     configure_logging,
+    install_root_handler,
     parse_client_context,
 )
 
@@ -378,6 +379,7 @@ def warm_up() -> None:
     record = logging.LogRecord("root", logging.WARNING, __file__, 1, "warm %s", ("x",), None)
     LambdaTextFormatter().format(record)
     LambdaJsonFormatter().format(record)
+    install_root_handler()
     with tempfile.TemporaryDirectory() as d:
         with open(os.path.join(d, "_lh_warm_mod.py"), "w") as f:
             f.write("def handler(event, context):\n    return event\n")
