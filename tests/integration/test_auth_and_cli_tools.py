@@ -170,3 +170,26 @@ def test_endpoint_url_flag(server: LiveServer, fname: str, create: Callable[...,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["FunctionName"] == fname
+
+
+def test_no_auth_mode_accepts_unsigned_requests(tmp_path: Path) -> None:
+    import urllib.request
+
+    live = LiveServer(
+        data_dir=tmp_path, store_url=f"sqlite:///{tmp_path}/s.db", extra_args=("--no-auth",)
+    )
+    live.start()
+    try:
+        assert any("--no-auth" in line for line in live.output)
+        with urllib.request.urlopen(live.endpoint + "/2015-03-31/functions") as response:
+            assert json.loads(response.read()) == {"Functions": []}
+        request = urllib.request.Request(
+            live.endpoint + "/",
+            data=b"Action=GetCallerIdentity&Version=2011-06-15",
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        with urllib.request.urlopen(request) as response:
+            assert b"<Account>123456789012</Account>" in response.read()
+    finally:
+        live.stop()

@@ -19,7 +19,8 @@ from lambdahost.api import internal
 from lambdahost.api.http import Request, Response
 from lambdahost.api.router import Router
 from lambdahost.api.routes import functions, invoke, tags, versions
-from lambdahost.api.wire import rest_json_error
+from lambdahost.api.services import Service, ServiceRegistry
+from lambdahost.api.wire import query_xml_error, rest_json_error
 from lambdahost.app.platform import Platform
 from lambdahost.auth import (
     AuthError,
@@ -67,6 +68,11 @@ class LambdaHostApp:
         )
         self._credentials = {root.access_key_id: root}
         self.root = root
+        self.services = ServiceRegistry()
+        self.services.add(Service("lambda", "rest-json", self._lambda, rest_json_error))
+        self.services.add(
+            Service("sts", "query", self._sts, query_xml_error, query_versions=("2011-06-15",))
+        )
 
     def lookup(self, access_key_id: str) -> Credentials | None:
         return self._credentials.get(access_key_id)
@@ -87,13 +93,12 @@ class LambdaHostApp:
         await self._send(send, response, request_id)
 
     async def handle(self, request: Request) -> Response:
-        path = request.raw_path
-        if path.startswith("/_lambdahost/"):
+        if request.raw_path.startswith("/_lambdahost/"):
             return await self._internal(request)
         signed = parse_scope(request.headers, request.raw_query)
-        service = signed.service if signed else self._guess_service(request)
-        protocol = "query" if service == "sts" else "rest-json"
+        service = self.services.get(signed.service) if signed else self.services.guess(request)
         if self.auth_enabled:
+            protocol = service.protocol if service else "rest-json"
             try:
                 creds, _ = verify(
                     request.method,
@@ -109,15 +114,15 @@ class LambdaHostApp:
             request.principal = creds
         else:
             request.principal = self.root
-        if service == "sts":
-            return self._sts(request)
-        if service != "lambda":
+        if service is None:
+            name = signed.service if signed else "this service"
             return rest_json_error(
-                ApiError(
-                    "UnknownServiceException", f"lambdahost does not implement {service}", 400
-                ),
+                ApiError("UnknownServiceException", f"lambdahost does not implement {name}", 400),
                 request.request_id,
             )
+        return await service.handle(request)
+
+    async def _lambda(self, request: Request) -> Response:
         return await self._dispatch(self.lambda_router, request, rest_json_error)
 
     async def _dispatch(
@@ -158,7 +163,7 @@ class LambdaHostApp:
                 return self._auth_error(error, "rest-json", request.request_id)
         return await self._dispatch(self.internal_router, request, rest_json_error)
 
-    def _sts(self, request: Request) -> Response:
+    async def _sts(self, request: Request) -> Response:
         params = parse_query_params(request.raw_query)
         if request.method == "POST" and request.body:
             params.update(parse_query_params(request.body))
@@ -191,14 +196,6 @@ class LambdaHostApp:
                 if k.lower() != "x-amzn-requestid"
             ],
         )
-
-    @staticmethod
-    def _guess_service(request: Request) -> str:
-        if request.raw_path.startswith("/20"):
-            return "lambda"
-        if b"Action=" in request.body or "Action=" in request.raw_query:
-            return "sts"
-        return "lambda"
 
     async def _read(self, scope: Scope, receive: Receive, request_id: str) -> Request:
         headers: dict[str, str] = {}

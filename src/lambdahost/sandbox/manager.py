@@ -243,7 +243,8 @@ class EnvironmentManager:
         zygote = self._zygote
         if zygote is None or zygote.sock is None or self._closed:
             return
-        self._waiters = collections.deque(f for f in self._waiters if not f.done())
+        while self._waiters and self._waiters[0].done():
+            self._waiters.popleft()
         target = self.settings.pool_size
         if self._generic_failures >= _GENERIC_FAILURE_LIMIT:
             target = 0  # generic envs keep dying during set-up: fork only for waiters

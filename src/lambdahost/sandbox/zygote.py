@@ -76,10 +76,13 @@ class Zygote:
 
     def send(self, msg: dict[str, Any], fds: list[int] | None = None) -> None:
         data = json.dumps(msg).encode()
-        if fds:
-            socket.send_fds(self.ctrl, [data], fds)
-        else:
-            self.ctrl.send(data)
+        try:
+            if fds:
+                socket.send_fds(self.ctrl, [data], fds)
+            else:
+                self.ctrl.send(data)
+        except OSError:
+            self.shutdown()  # the platform went away
 
     def fork(self, req: dict[str, Any]) -> None:
         tag = req.get("tag")
