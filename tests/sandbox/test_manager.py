@@ -1,187 +1,20 @@
-"""Integration tests: a real EnvironmentManager, zygote and forked environments."""
+"""Integration tests: a real EnvironmentManager, zygote and forked environments:
+results, logs, context, errors and the environment lifecycle."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import re
 import signal
 import textwrap
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
-from lambdahost.sandbox import (
-    EnvironmentManager,
-    EnvSpec,
-    EnvState,
-    InvokeRequest,
-    InvokeResult,
-    Outcome,
-    SandboxSettings,
-)
-
-T = TypeVar("T")
-
-FNS = '''
-import ctypes, json, logging, os, subprocess, sys, time
-print("init-line")
-
-def ok(event, context):
-    print("hello", json.dumps(event))
-    logging.getLogger().warning("careful")
-    logging.getLogger().info("not shown at WARNING")
-    subprocess.run(["/bin/echo", "from-subprocess"], check=True)
-    sys.stderr.write("to-stderr\\n")
-    return {"ok": True, "event": event}
-
-def ctx(event, context):
-    cc = context.client_context
-    return {"request_id": context.aws_request_id, "arn": context.invoked_function_arn,
-            "name": context.function_name, "version": context.function_version,
-            "memory": context.memory_limit_in_mb, "group": context.log_group_name,
-            "stream": context.log_stream_name, "identity": context.identity,
-            "remaining": context.get_remaining_time_in_millis(),
-            "trace": os.environ.get("_X_AMZN_TRACE_ID"),
-            "custom": cc.custom if cc else None, "cc_env": cc.env if cc else None,
-            "cwd": os.getcwd(), "path0": sys.path[0]}
-
-def pid(event, context):
-    return os.getpid()
-
-def slow(event, context):
-    time.sleep(0.2)
-    return os.getpid()
-
-def fail(event, context):
-    raise ValueError("bad input")
-
-def sleepy(event, context):
-    child = subprocess.Popen(["sleep", "100"], start_new_session=True)
-    print("child-pid", child.pid, flush=True)
-    time.sleep(30)
-
-def background(event, context):
-    child = subprocess.Popen(["sleep", "100"], start_new_session=True)
-    return child.pid
-
-def hog(event, context):
-    blocks = [bytearray(b"\\x01") * (1 << 20) for _ in range(event["mb"])]
-    return len(blocks)
-
-def exit3(event, context):
-    print("about to exit")
-    os._exit(3)
-
-def sysexit(event, context):
-    sys.exit(2)
-
-def segv(event, context):
-    ctypes.string_at(0)
-
-def write_tmp(event, context):
-    with open("/tmp/secret", "w") as f:
-        f.write(event["v"])
-    return sorted(os.listdir("/tmp"))
-
-def read_tmp(event, context):
-    return os.path.exists("/tmp/secret")
-
-def tmp_size(event, context):
-    st = os.statvfs("/tmp")
-    return st.f_blocks * st.f_frsize // (1 << 20)
-
-def environ(event, context):
-    return dict(os.environ)
-
-def unmarshalable(event, context):
-    return {"x": object()}
-
-def write_code(event, context):
-    try:
-        open(os.path.join(os.getcwd(), "new.txt"), "w").close()
-    except OSError as e:
-        return e.errno
-    return 0
-
-notcallable = 5
-'''
-
-
-def run(tmp_path: Path, body: Callable[[EnvironmentManager], Awaitable[T]], **kw: Any) -> T:
-    settings = SandboxSettings(work_dir=str(tmp_path / "work"), pool_size=kw.pop("pool_size", 2),
-                               **kw)
-
-    async def main() -> T:
-        m = EnvironmentManager(settings)
-        await m.start()
-        try:
-            return await body(m)
-        finally:
-            await m.close()
-
-    return asyncio.run(main())
-
-
-@pytest.fixture()
-def code(tmp_path: Path) -> str:
-    d = tmp_path / "code"
-    d.mkdir()
-    (d / "fns.py").write_text(FNS)
-    (d / "initfail.py").write_text("raise RuntimeError('config missing')\n")
-    (d / "syntax.py").write_text("x = 1\ndef f(:\n    pass\n")
-    pkg = d / "pkg"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "mod.py").write_text("def fn(event, context):\n    return 'nested'\n")
-    return str(d)
-
-
-def mkspec(code: str, handler: str, key: str | None = None, **kw: Any) -> EnvSpec:
-    name = kw.pop("function_name", "fn")
-    environ = {"AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(kw.get("memory_mb", 128)),
-               "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-               "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/22/[$LATEST]abc", "LANG": "en_US.UTF-8",
-               "PATH": "/usr/local/bin:/usr/bin:/bin", "TZ": ":UTC"}
-    base: dict[str, Any] = dict(key=key or handler, function_name=name, version="$LATEST",
-                                code_dir=code, handler=handler, runtime="python3.12",
-                                memory_mb=128, timeout_s=3, ephemeral_mb=512, environ=environ)
-    base.update(kw)
-    return EnvSpec(**base)
-
-
-def req(rid: str = "req-1", payload: bytes = b'{"a": 1}', **kw: Any) -> InvokeRequest:
-    return InvokeRequest(request_id=rid, payload=payload,
-                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:fn",
-                         **kw)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-async def wait_dead(pid: int, timeout: float = 3.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not alive(pid):
-            return True
-        await asyncio.sleep(0.01)
-    return False
-
+from lambdahost.sandbox import EnvironmentManager, EnvState, InvokeResult, Outcome
+from tests.sandbox.helpers import alive, mkspec, req, run, wait_dead
 
 # -- success, logs, context -----------------------------------------------------------------------
 
@@ -328,99 +161,6 @@ def test_import_module_error_body_is_exact(tmp_path: Path, code: str) -> None:
     assert "[ERROR] Runtime.ImportModuleError: Unable to import module 'app'" in r.log
 
 
-# -- timeouts and crashes --------------------------------------------------------------------------
-
-def test_timeout_kills_env_and_next_invoke_is_cold(tmp_path: Path, code: str) -> None:
-    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult, int]:
-        spec = mkspec(code, "fns.sleepy", timeout_s=1)
-        t = time.monotonic()
-        r = await m.invoke(spec, req("req-t"))
-        assert time.monotonic() - t < 2.5
-        child = int(re.search(r"child-pid (\d+)", r.log).group(1))  # type: ignore[union-attr]
-        assert await wait_dead(child), "a setsid'd child of a timed-out env survived"
-        assert not [i for i in m.snapshot() if i.key == spec.key]
-        again = await m.invoke(dataclasses.replace(spec, handler="fns.pid"), req("r2"))
-        return r, again, child
-
-    r, again, _ = run(tmp_path, body)
-    assert r.outcome is Outcome.TIMEOUT and r.error_type == "Sandbox.Timedout"
-    assert r.payload == (b'{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: req-t '
-                         b'Error: Task timed out after 1.00 seconds"}')
-    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z req-t Task timed out after "
-                     r"1\.00 seconds$", r.log, re.M)
-    assert "init-line" in r.log
-    assert again.cold_start and again.outcome is Outcome.SUCCESS
-
-
-@pytest.mark.parametrize(("handler", "message", "log_part"), [
-    ("fns.exit3", "Runtime exited with error: exit status 3", "about to exit"),
-    ("fns.sysexit", "Runtime exited with error: exit status 2", None),
-    ("fns.segv", "Runtime exited with error: signal: segmentation fault", None),
-])
-def test_crashes(tmp_path: Path, code: str, handler: str, message: str,
-                 log_part: str | None) -> None:
-    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult]:
-        spec = mkspec(code, handler)
-        first = await m.invoke(spec, req("req-c"))
-        return first, await m.invoke(dataclasses.replace(spec, handler="fns.pid"), req("r2"))
-
-    r, again = run(tmp_path, body)
-    assert r.outcome is Outcome.CRASH and r.error_type == "Runtime.ExitError"
-    assert json.loads(r.payload) == {"errorType": "Runtime.ExitError",
-                                     "errorMessage": f"RequestId: req-c Error: {message}"}
-    assert f"RequestId: req-c Error: {message}" in r.log
-    if log_part:
-        assert log_part in r.log
-    assert again.cold_start
-
-
-def test_out_of_memory(tmp_path: Path, code: str) -> None:
-    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult, str]:
-        spec = mkspec(code, "fns.hog", memory_mb=128)
-        small = await m.invoke(spec, req("r0", payload=b'{"mb": 16}'))
-        big = await m.invoke(spec, req("req-oom", payload=b'{"mb": 400}'))
-        return small, big, m.isolation["memory"]
-
-    small, r, mode = run(tmp_path, body)
-    assert small.outcome is Outcome.SUCCESS and 16 <= small.max_memory_used_mb < 128
-    if not mode.startswith("cgroup"):
-        pytest.skip("no memory cgroup on this machine (RLIMIT_AS fallback)")
-    assert r.outcome is Outcome.CRASH and r.error_type == "Runtime.ExitError"
-    assert r.payload == (b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: req-oom '
-                         b'Error: Runtime exited with error: signal: killed"}')
-    assert r.max_memory_used_mb >= 120
-
-
-# -- isolation ------------------------------------------------------------------------------------------
-
-def test_private_tmp(tmp_path: Path, code: str) -> None:
-    async def body(m: EnvironmentManager) -> tuple[Any, ...]:
-        a = mkspec(code, "fns.write_tmp", key="fn-a")
-        w1 = await m.invoke(a, req(payload=b'{"v": "s3cr3t"}'))
-        seen_same = await m.invoke(dataclasses.replace(a, handler="fns.read_tmp"), req())
-        seen_other = await m.invoke(mkspec(code, "fns.read_tmp", key="fn-b"), req())
-        size = await m.invoke(mkspec(code, "fns.tmp_size", key="fn-c", ephemeral_mb=700), req())
-        return w1, seen_same, seen_other, size, m.isolation["tmp"]
-
-    w1, seen_same, seen_other, size, mode = run(tmp_path, body)
-    assert w1.outcome is Outcome.SUCCESS and "secret" in json.loads(w1.payload)
-    assert seen_same.payload == b"false" or seen_same.cold_start is False
-    assert seen_other.payload == b"false"
-    if "tmpfs" in mode:
-        assert json.loads(size.payload) == 700
-
-
-def test_code_dir_is_read_only(tmp_path: Path, code: str) -> None:
-    async def body(m: EnvironmentManager) -> tuple[InvokeResult, str]:
-        return await m.invoke(mkspec(code, "fns.write_code"), req()), m.isolation["tmp"]
-
-    r, mode = run(tmp_path, body)
-    if "tmpfs" not in mode:
-        pytest.skip("no mount namespace")
-    assert json.loads(r.payload) == 30  # EROFS
-    assert not os.path.exists(os.path.join(code, "new.txt"))
-
-
 # -- lifecycle: reaping, discard, close, zygote loss ------------------------------------------------
 
 def test_idle_reaping(tmp_path: Path, code: str) -> None:
@@ -519,3 +259,5 @@ def test_whole_env_text_output_is_utf8(tmp_path: Path, code: str) -> None:
     r = run(tmp_path, lambda m: m.invoke(mkspec(code, "uni.handler"), req()))
     assert "héllo ✓" in r.log
     assert r.payload == '{"s": "✓"}'.encode()  # python3.12 runtime: ensure_ascii=False
+
+

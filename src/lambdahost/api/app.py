@@ -31,7 +31,10 @@ from lambdahost.auth import (
     render_auth_error,
     verify,
 )
+from lambdahost.durable import routes as durable_routes
 from lambdahost.errors import ApiError, service_error, unknown_operation
+from lambdahost.esm import routes as esm_routes
+from lambdahost.sqs import service as sqs_service
 
 log = logging.getLogger("lambdahost.api")
 
@@ -50,6 +53,8 @@ def build_lambda_router(platform: Platform) -> Router:
     functions.register(router, platform)
     versions.register(router, platform)
     tags.register(router, platform)
+    esm_routes.register(router, platform)
+    durable_routes.register(router, platform)
     return router
 
 
@@ -73,6 +78,7 @@ class LambdaHostApp:
         self.services.add(
             Service("sts", "query", self._sts, query_xml_error, query_versions=("2011-06-15",))
         )
+        self.services.add(sqs_service.build_service(platform))
 
     def lookup(self, access_key_id: str) -> Credentials | None:
         return self._credentials.get(access_key_id)

@@ -260,9 +260,7 @@ class FunctionService:
         after = decode_marker(marker)
         if all_versions:
             key = (str(after[0]), int(after[1])) if after else None
-            rows = await self.store.call(
-                lambda s: s.functions.list_all_versions(key, limit + 1)
-            )
+            rows = await self.store.call(lambda s: s.functions.list_all_versions(key, limit + 1))
         else:
             rows = await self.store.call(lambda s: s.functions.list_latest(after, limit + 1))
         result: dict[str, Any] = {"Functions": [self.shape(r) for r in rows[:limit]]}

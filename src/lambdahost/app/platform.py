@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from lambdahost.app.code import CodeCache
+from lambdahost.app.component import Component
 from lambdahost.app.credentials import RootKeys, load_or_create
 from lambdahost.app.functions import FunctionService
 from lambdahost.app.invoke import EventDispatcher, InvokeService, PlatformIdentity
@@ -73,6 +74,15 @@ class Platform:
             workers=settings.event_workers,
             time_scale=settings.event_time_scale,
         )
+        from lambdahost.durable.engine import DurableEngine
+        from lambdahost.esm.supervisor import EsmSupervisor
+        from lambdahost.sqs.service import SqsBackend
+
+        self.sqs = SqsBackend(self)
+        self.esm = EsmSupervisor(self)
+        self.durable = DurableEngine(self)
+        # Started in this order after the store and sandbox; stopped in reverse.
+        self.components: list[Component] = [self.sqs, self.dispatcher, self.esm, self.durable]
         self._flusher: asyncio.Task[None] | None = None
 
     def _function_changed(self, key_prefix: str) -> None:
@@ -84,14 +94,16 @@ class Platform:
     async def start(self) -> None:
         await asyncio.to_thread(self.store.start)
         await self.manager.start()
-        await self.dispatcher.start()
+        for component in self.components:
+            await component.start()
         self._flusher = asyncio.create_task(self._flush_logs(), name="log-flusher")
 
     async def stop(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
             await asyncio.gather(self._flusher, return_exceptions=True)
-        await self.dispatcher.stop()
+        for component in reversed(self.components):
+            await component.stop()
         await self.manager.close()
         self.logs.flush()
         self.logs.close()

@@ -11,6 +11,7 @@ import ctypes.util
 import os
 
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
 
 CLONE_NEWNS = 0x00020000
@@ -51,6 +52,12 @@ def prctl(option: int, arg2: int = 0) -> None:
 
 def set_pdeathsig(signum: int) -> None:
     prctl(PR_SET_PDEATHSIG, signum)
+
+
+def set_name(name: str) -> None:
+    """Set the thread name shown by ``ps -o comm`` / ``top`` (15 bytes at most)."""
+    buf = ctypes.create_string_buffer(name.encode(errors="replace")[:15])
+    _check(_lib().prctl(PR_SET_NAME, ctypes.addressof(buf), 0, 0, 0))
 
 
 def unshare(flags: int) -> None:

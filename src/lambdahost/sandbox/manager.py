@@ -13,7 +13,10 @@ Isolation per environment: own session/process group, memory cgroup limit
 (``memory_mb``; falls back to RLIMIT_AS when no writable cgroup exists), private
 mount namespace with a tmpfs ``/tmp`` of ``ephemeral_mb`` (falls back to a per-env
 directory exported as ``TMPDIR``), read-only code dir. The network namespace is
-shared on purpose: functions call the platform's API over loopback.
+shared on purpose: functions call the platform's API over loopback. Pages of the
+tmpfs ``/tmp`` are charged to the env's memory cgroup, so /tmp usage counts
+against ``memory_mb`` (on Lambda /tmp is disk). Functions run with the platform's
+uid: this is resource isolation and scale-to-zero, not a security boundary yet.
 """
 
 from __future__ import annotations
@@ -182,7 +185,7 @@ class EnvironmentManager:
             except OSError:
                 rlimit = True
         env.max_log = self.settings.max_log_bytes
-        return {"key": spec.key, "code_dir": spec.code_dir, "handler": spec.handler,
+        return {"key": spec.key, "name": spec.function_name, "code_dir": spec.code_dir, "handler": spec.handler,
                 "environ": dict(spec.environ), "mem": spec.memory_mb, "eph": spec.ephemeral_mb,
                 "timeout": spec.timeout_s, "rlimit": rlimit, "ascii": _ensure_ascii(spec),
                 "log_limit": self.settings.max_log_bytes}

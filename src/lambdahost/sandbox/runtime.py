@@ -102,6 +102,8 @@ class Environment:
         if os.getppid() != zygote_pid:
             os._exit(_ERR_EXIT)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        with contextlib.suppress(OSError):
+            linux.set_name("lh-env")
         cg = self.cfg.get("cg")
         if cg:
             _write_file(os.path.join(cg, "cgroup.procs"), "0")
@@ -179,6 +181,8 @@ class Environment:
         self.assigned = True
         self.log_limit = int(meta.get("log_limit", self.log_limit))
         self.ensure_ascii = bool(meta.get("ascii", True))
+        with contextlib.suppress(OSError):
+            linux.set_name("lh:" + str(meta.get("name", "")))
         try:
             self._prepare(meta)
             self.handler = self._load_handler(str(meta["handler"]))
@@ -222,8 +226,11 @@ class Environment:
         os.environ.update(environ)
         layers = ["/opt/python", f"/opt/python/lib/python{sys.version_info[0]}."
                   f"{sys.version_info[1]}/site-packages"]
+        extra = [p for p in environ.get("PYTHONPATH", "").split(":") if p]
         base = [p for p in sys.path if p not in ("", ".")]
-        sys.path[:] = [code_dir, *[p for p in layers if os.path.isdir(p)], *base]
+        front = [code_dir, *extra, *layers]
+        sys.path[:] = list(dict.fromkeys(
+            [p for p in front if p == code_dir or os.path.isdir(p)] + base))
         configure_logging(os.environ)
 
     def _bind_code(self, code_dir: str) -> None:

@@ -189,6 +189,8 @@ def main(cfg_text: str) -> None:
     if os.getppid() != int(cfg["ppid"]):
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        linux.set_name("lh-zygote")
     errors: list[str] = []
     for name in (*_RUNTIME_MODULES, *cfg.get("preload", ())):
         try:

@@ -53,48 +53,42 @@ def register(router: Router, platform: Platform) -> None:
     async def invoke(request: Request) -> Response:
         name, qualifier = name_and_qualifier(request)
         kind = request.headers.get("x-amz-invocation-type", "RequestResponse")
-        body = request.body
-        if kind == "RequestResponse":
-            if len(body) > settings.sync_payload_limit:
-                raise request_too_large(settings.sync_payload_limit)
-            check_json_payload(body)
-            client_context = decode_client_context(request.headers.get("x-amz-client-context"))
-            resolved = await invoker.resolve(name, qualifier)
-            tail = request.headers.get("x-amz-log-type") == "Tail"
-            reply = await invoker.invoke_sync(
-                resolved,
-                body,
-                request_id=request.request_id,
-                client_context=client_context,
-                tail=tail,
+        if kind not in ("RequestResponse", "Event", "DryRun"):
+            raise ApiError(
+                "ValidationException",
+                f"1 validation error detected: Value '{kind}' at 'invocationType' failed to "
+                "satisfy constraint: Member must satisfy enum value set: "
+                "[Event, RequestResponse, DryRun]",
             )
-            headers = [
-                (b"content-type", JSON_TYPE),
-                (b"x-amz-executed-version", reply.executed_version.encode()),
-            ]
-            if reply.function_error:
-                headers.append((b"x-amz-function-error", reply.function_error.encode()))
-            if reply.log_tail_b64 is not None:
-                headers.append((b"x-amz-log-result", reply.log_tail_b64.encode()))
-            return Response(200, reply.payload, headers)
+        body = request.body
+        limit = settings.async_payload_limit if kind == "Event" else settings.sync_payload_limit
+        if len(body) > limit:
+            raise request_too_large(limit)
+        resolved = await invoker.resolve(name, qualifier)
+        if platform.durable.is_durable(resolved):
+            return await platform.durable.invoke(request, name, qualifier, resolved)
+        if kind == "DryRun":
+            return empty(204)
+        check_json_payload(body)
+        client_context = decode_client_context(request.headers.get("x-amz-client-context"))
         if kind == "Event":
-            if len(body) > settings.async_payload_limit:
-                raise request_too_large(settings.async_payload_limit)
-            check_json_payload(body)
-            client_context = decode_client_context(request.headers.get("x-amz-client-context"))
-            resolved = await invoker.resolve(name, qualifier)
             await invoker.accept_event(request.request_id, name, qualifier, body, client_context)
             return Response(
                 202, b"", [(b"x-amz-executed-version", resolved.executed_version.encode())]
             )
-        if kind == "DryRun":
-            await invoker.resolve(name, qualifier)
-            return empty(204)
-        raise ApiError(
-            "ValidationException",
-            f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
-            "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+        tail = request.headers.get("x-amz-log-type") == "Tail"
+        reply = await invoker.invoke_sync(
+            resolved, body, request_id=request.request_id, client_context=client_context, tail=tail
         )
+        headers = [
+            (b"content-type", JSON_TYPE),
+            (b"x-amz-executed-version", reply.executed_version.encode()),
+        ]
+        if reply.function_error:
+            headers.append((b"x-amz-function-error", reply.function_error.encode()))
+        if reply.log_tail_b64 is not None:
+            headers.append((b"x-amz-log-result", reply.log_tail_b64.encode()))
+        return Response(200, reply.payload, headers)
 
     async def invoke_async(request: Request) -> Response:
         name, qualifier = name_and_qualifier(request)

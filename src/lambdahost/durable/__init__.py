@@ -1,0 +1,1 @@
+"""Durable functions: executions, checkpoints, replay, timers and callbacks."""

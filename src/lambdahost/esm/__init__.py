@@ -1,0 +1,1 @@
+"""Event source mappings: pollers that feed queue messages to functions."""

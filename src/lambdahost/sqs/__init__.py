@@ -1,0 +1,1 @@
+"""The built-in SQS-compatible queue service (JSON protocol, same endpoint as Lambda)."""
