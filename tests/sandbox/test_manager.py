@@ -4,6 +4,7 @@ results, logs, context, errors and the environment lifecycle."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdahost.sandbox import EnvironmentManager, EnvState, InvokeResult, Outcome
+from lambdahost.sandbox import EnvironmentManager, EnvState, InvokeResult, Outcome, linux
+from lambdahost.sandbox.cgroups import CgroupTree
 from tests.sandbox.helpers import alive, mkspec, req, run, wait_dead
 
 # -- success, logs, context -----------------------------------------------------------------------
@@ -261,3 +263,51 @@ def test_whole_env_text_output_is_utf8(tmp_path: Path, code: str) -> None:
     assert r.payload == '{"s": "✓"}'.encode()  # python3.12 runtime: ensure_ascii=False
 
 
+
+
+PLATFORM = '''
+import asyncio, json, sys
+from lambdahost.sandbox import EnvironmentManager, SandboxSettings
+from tests.sandbox.helpers import mkspec, req
+
+async def main():
+    m = EnvironmentManager(SandboxSettings(work_dir=sys.argv[1], pool_size=1))
+    await m.start()
+    await m.invoke(mkspec(sys.argv[2], "fns.pid"), req())
+    print(json.dumps([m.zygote_pid] + [i.pid for i in m.snapshot()]), flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+'''
+
+
+def test_envs_die_with_the_platform(tmp_path: Path, code: str) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=f"{root / 'src'}:{root}")
+    # Orphans get reparented to us (not to PID 1, which may not reap) so we can reap them.
+    linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", PLATFORM, str(tmp_path / "work"), code],
+                                stdout=subprocess.PIPE, env=env)
+        try:
+            assert proc.stdout is not None
+            pids = json.loads(proc.stdout.readline())
+            assert len(pids) >= 3 and all(alive(p) for p in pids)
+        finally:
+            proc.kill()
+            proc.wait()
+        survivors = [p for p in pids if not asyncio.run(wait_dead(p))]
+        for pid in set(pids) - set(survivors):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    finally:
+        linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 0)
+    assert survivors == []
+    tree = CgroupTree.create()  # a new platform sweeps the dead one's cgroups
+    if tree is not None:
+        tree.remove_base()
+        parent = os.path.dirname(tree.base)
+        assert not [d for d in os.listdir(parent) if d == f"lambdahost-{proc.pid}"]

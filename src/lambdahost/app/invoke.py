@@ -4,14 +4,13 @@
 environment through the sandbox manager, writes the invocation's log
 (START/END/REPORT around what the function printed) and returns what the API
 sends back. ``accept_event`` stores an Event invocation durably (group commit)
-before the caller answers 202; ``EventDispatcher`` runs stored events.
+before the caller answers 202; ``lambdahost.app.events`` runs stored events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import logging
 import platform
 import random
@@ -27,8 +26,6 @@ from lambdahost.core.config import log_group
 from lambdahost.core.environ import EnvironmentContext, build_environ
 from lambdahost.core.shapes import runtime_version_hash
 from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome
-from lambdahost.store import Store
-from lambdahost.store.repos import EventRow
 
 log = logging.getLogger("lambdahost.invoke")
 PLATFORM_PYTHON = "python{}.{}".format(*platform.python_version_tuple()[:2])
@@ -194,105 +191,3 @@ def _init_lines(spec: EnvSpec, region: str) -> str:
 
 def _trace_id(rng: random.Random, now: float) -> str:
     return f"Root=1-{int(now):08x}-{rng.getrandbits(96):024x};Parent={rng.getrandbits(64):016x};Sampled=0"
-
-
-RETRY_DELAYS_S = (60.0, 120.0)
-EVENT_LEASE_S = 960.0  # longer than the 900 s maximum timeout
-
-
-def _claim(store: Store, *, now: float, limit: int) -> list[EventRow]:
-    return store.events.claim(now, EVENT_LEASE_S, limit)
-
-
-class EventDispatcher:
-    """Runs stored Event invocations: claim, invoke, complete or retry later.
-
-    Function errors are retried twice (about 1 and 2 minutes later, scaled by
-    ``time_scale``), as Lambda's default MaximumRetryAttempts does; platform
-    errors are retried with backoff. Full retry, max-age and destination
-    semantics build on this loop.
-    """
-
-    def __init__(
-        self,
-        service: InvokeService,
-        store: StoreThread,
-        clock: Clock,
-        workers: int = 8,
-        time_scale: float = 1.0,
-        poll_s: float = 1.0,
-    ) -> None:
-        self.service = service
-        self.store = store
-        self.clock = clock
-        self.workers = workers
-        self.time_scale = time_scale
-        self.poll_s = poll_s
-        self._slots = asyncio.Semaphore(workers)
-        self._task: asyncio.Task[None] | None = None
-        self._running: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> None:
-        await self.store.call(lambda s: s.events.release_all_leases())
-        self._task = asyncio.create_task(self._loop(), name="event-dispatcher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        for task in list(self._running):
-            task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        ready = self.service.events_ready
-        while True:
-            ready.clear()
-            free = self.workers - len(self._running)
-            batch: list[EventRow] = []
-            if free > 0:
-                batch = await self.store.call(
-                    functools.partial(_claim, now=self.clock.time(), limit=free)
-                )
-            for row in batch:
-                await self._slots.acquire()
-                task = asyncio.create_task(self._run(row))
-                self._running.add(task)
-                task.add_done_callback(self._finished)
-            if len(batch) == free and free > 0:
-                continue
-            try:
-                await asyncio.wait_for(ready.wait(), self.poll_s)
-            except TimeoutError:
-                pass
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        self._slots.release()
-        self.service.events_ready.set()
-
-    async def _run(self, row: EventRow) -> None:
-        try:
-            resolved = await self.service.resolve(row.function_name, row.qualifier)
-        except Exception:
-            log.warning("dropping event %s: function %s is gone", row.request_id, row.function_name)
-            await self.store.call(lambda s: s.events.complete([row.seq]))
-            return
-        try:
-            reply = await self.service.invoke_sync(
-                resolved, row.payload, request_id=row.request_id, client_context=row.client_context
-            )
-        except Exception:
-            log.exception("event %s failed in the platform; retrying", row.request_id)
-            delay = min(300.0, 2.0**row.attempts) * self.time_scale
-            await self.store.call(
-                lambda s: s.events.retry_later(row.seq, self.clock.time() + delay)
-            )
-            return
-        if reply.function_error and row.attempts <= len(RETRY_DELAYS_S):
-            delay = RETRY_DELAYS_S[row.attempts - 1] * self.time_scale
-            await self.store.call(
-                lambda s: s.events.retry_later(row.seq, self.clock.time() + delay)
-            )
-            return
-        await self.store.call(lambda s: s.events.complete([row.seq]))

@@ -14,8 +14,10 @@ from pathlib import Path
 from lambdahost.app.code import CodeCache
 from lambdahost.app.component import Component
 from lambdahost.app.credentials import RootKeys, load_or_create
+from lambdahost.app.events import EventDispatcher
 from lambdahost.app.functions import FunctionService
-from lambdahost.app.invoke import EventDispatcher, InvokeService, PlatformIdentity
+from lambdahost.app.invoke import InvokeService, PlatformIdentity
+from lambdahost.app.invoke_configs import Destinations, InvokeConfigService
 from lambdahost.app.logs import LogStore
 from lambdahost.app.storethread import StoreThread
 from lambdahost.core.arns import ArnFactory
@@ -67,13 +69,9 @@ class Platform:
             ),
             self.clock,
         )
-        self.dispatcher = EventDispatcher(
-            self.invoker,
-            self.store,
-            self.clock,
-            workers=settings.event_workers,
-            time_scale=settings.event_time_scale,
-        )
+        self.destinations = Destinations(self)
+        self.invoke_configs = InvokeConfigService(self, self.destinations)
+        self.dispatcher = EventDispatcher(self, workers=settings.event_workers)
         from lambdahost.durable.engine import DurableEngine
         from lambdahost.esm.supervisor import EsmSupervisor
         from lambdahost.sqs.service import SqsBackend
@@ -87,6 +85,7 @@ class Platform:
 
     def _function_changed(self, key_prefix: str) -> None:
         self.invoker.forget(key_prefix)
+        self.invoke_configs.forget(key_prefix.rstrip(":"))
 
     def logs_forget(self, function: str) -> None:
         """Keep logs after DeleteFunction? Lambda keeps log groups; so do we."""

@@ -83,6 +83,13 @@ def main() -> None:
 @click.option(
     "--no-auth", is_flag=True, help="Accept unsigned requests (throwaway local use only)."
 )
+@click.option(
+    "--retry-time-scale",
+    default=1.0,
+    type=float,
+    hidden=True,
+    help="Multiply async retry delays and event ages (tests use e.g. 0.01).",
+)
 def up(
     host: str,
     port: int,
@@ -91,6 +98,7 @@ def up(
     region: str,
     idle_timeout: float,
     no_auth: bool,
+    retry_time_scale: float,
 ) -> None:
     """Start lambdahost and serve the Lambda API."""
     from lambdahost.app.platform import Platform
@@ -107,6 +115,7 @@ def up(
         access_key_id=os.environ.get("LAMBDAHOST_ACCESS_KEY_ID"),
         secret_access_key=os.environ.get("LAMBDAHOST_SECRET_ACCESS_KEY"),
         idle_timeout_s=idle_timeout,
+        event_time_scale=retry_time_scale,
     )
 
     def announce(platform: Platform) -> None:

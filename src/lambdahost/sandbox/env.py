@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from lambdahost.sandbox.cgroups import CgroupTree
 
 _MIB = 1 << 20
+_META_LEN = {protocol.T_RESULT: 5, protocol.T_READY: 2, protocol.T_INIT_ERROR: 3}
 
 
 @dataclass
@@ -132,7 +133,11 @@ class Env:
             self.kill()
             return
         for ftype, parts in frames:
-            self._on_frame(ftype, parts)
+            try:
+                self._on_frame(ftype, parts)
+            except (ValueError, IndexError, TypeError, KeyError):
+                self.kill()  # a garbled reply: the exit report settles the request
+                return
 
     def _on_eof(self) -> None:
         self.loop.remove_reader(self.fd)
@@ -142,6 +147,8 @@ class Env:
 
     def _on_frame(self, ftype: int, parts: tuple[bytes, ...]) -> None:
         meta = json.loads(parts[0])
+        if not isinstance(meta, list) or len(meta) != _META_LEN.get(ftype, -1):
+            raise ValueError(f"unexpected frame {ftype}")
         if ftype == protocol.T_RESULT:
             self.log_pos = int(meta[4])
             self._complete(Reply("result", meta, parts[1], parts[2].decode(errors="replace")))

@@ -197,7 +197,7 @@ class EnvironmentManager:
         if reply.kind == "result":
             env.invocations += 1
             self._generic_failures = 0
-        if (reply.kind == "result" and env.lifecycle.alive and not env.doomed
+        if (reply.kind == "result" and env.state is EnvState.INVOKING and not env.doomed
                 and not self._closed and env.key is not None):
             env.lifecycle.move(EnvState.IDLE)
             if self.settings.freeze_idle:

@@ -19,8 +19,10 @@ Logs: fds 1 and 2 of the env (and of everything it starts) are one unlinked,
 them, so prints, ``logging`` records and subprocess output keep their order. After
 each phase the env reads what was appended since the last read (one ``pread``) and
 ships it in the reply. The manager holds a duplicate of the file's fd, so on a
-timeout or crash it reads the tail itself. The file is truncated when it grows past
-``_LOG_ROTATE`` bytes.
+timeout or crash it reads the tail itself. Output written after an invocation
+returned (background threads, daemonised subprocesses) appears in the next
+invocation's log. The file lives in ``<work_dir>/logs`` (``O_TMPFILE``, so nothing
+to clean up) and is truncated when it grows past ``_LOG_ROTATE`` bytes.
 """
 
 from __future__ import annotations

@@ -55,6 +55,11 @@ class EventRow:
     client_context: str | None
     attempts: int
     enqueued_at: float
+    function_errors: int = 0
+    system_retries: int = 0
+    last_response: bytes | None = None
+    last_function_error: str | None = None
+    last_version: str | None = None
 
 
 def _version_num(version: str) -> int:
@@ -324,7 +329,9 @@ class EventRepo:
             lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgres" else ""
             rows = self.db.execute(
                 "SELECT seq, request_id, function_name, qualifier, payload, client_context, attempts,"
-                " enqueued_at FROM event_invocations WHERE state = 0 AND available_at <= ?"
+                " enqueued_at, function_errors, system_retries, last_response,"
+                " last_function_error, last_version"
+                " FROM event_invocations WHERE state = 0 AND available_at <= ?"
                 " ORDER BY available_at, seq LIMIT ?" + lock,
                 (now, limit),
             )
@@ -336,9 +343,50 @@ class EventRepo:
                 [(now + lease_s, r[0]) for r in rows],
             )
         return [
-            EventRow(int(r[0]), r[1], r[2], r[3], bytes(r[4]), r[5], int(r[6]) + 1, float(r[7]))
+            EventRow(
+                int(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                bytes(r[4]),
+                r[5],
+                int(r[6]) + 1,
+                float(r[7]),
+                int(r[8]),
+                int(r[9]),
+                bytes(r[10]) if r[10] is not None else None,
+                r[11],
+                r[12],
+            )
             for r in rows
         ]
+
+    def record_attempt(
+        self,
+        seq: int,
+        *,
+        available_at: float,
+        function_errors: int,
+        system_retries: int,
+        last_response: bytes | None,
+        last_function_error: str | None,
+        last_version: str | None,
+    ) -> None:
+        """Put a leased event back on the queue for another attempt at ``available_at``."""
+        self.db.execute(
+            "UPDATE event_invocations SET state = 0, lease_until = NULL, available_at = ?,"
+            " function_errors = ?, system_retries = ?, last_response = ?,"
+            " last_function_error = ?, last_version = ? WHERE seq = ?",
+            (
+                available_at,
+                function_errors,
+                system_retries,
+                last_response,
+                last_function_error,
+                last_version,
+                seq,
+            ),
+        )
 
     def complete(self, seqs: list[int]) -> None:
         with self.db.transaction():
@@ -379,10 +427,13 @@ class Store:
     """All repositories over one database connection."""
 
     def __init__(self, db: Database) -> None:
+        from lambdahost.store.invoke_configs import InvokeConfigRepo
+
         self.db = db
         self.functions = FunctionRepo(db)
         self.code = CodeRepo(db)
         self.events = EventRepo(db)
+        self.invoke_configs = InvokeConfigRepo(db)
 
     def close(self) -> None:
         self.db.close()
