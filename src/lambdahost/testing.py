@@ -86,11 +86,31 @@ class LiveServer:
                 buffer += chunk
                 if b"ready at" in buffer:
                     self.output.append(buffer.decode(errors="replace"))
+                    self._drain()
                     return
             if self.process.poll() is not None:
                 break
         self.stop()
         raise RuntimeError(f"lambdahost did not start: {buffer.decode(errors='replace')}")
+
+    def _drain(self) -> None:
+        """Keep reading the server's output so it never blocks on a full pipe."""
+        import threading
+
+        process = self.process
+        assert process is not None and process.stdout is not None
+        stream = process.stdout
+
+        def pump() -> None:
+            for line in iter(stream.readline, b""):
+                self.output.append(line.decode(errors="replace"))
+                del self.output[:-2000]
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def log_text(self) -> str:
+        """What the server printed so far (its last 2000 lines)."""
+        return "".join(self.output)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None:

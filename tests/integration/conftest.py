@@ -22,7 +22,7 @@ def server(
         url = f"sqlite:///{data_dir}/store.db"
     else:
         url = fresh_pg_url()
-    live = LiveServer(data_dir=data_dir, store_url=url, extra_args=("--idle-timeout", "30"))
+    live = LiveServer(data_dir=data_dir, store_url=url, extra_args=("--idle-timeout", "30", "--retry-time-scale", "0.01"))
     live.start()
     try:
         yield live
