@@ -153,3 +153,17 @@ def test_logs_follow(server: LiveServer, tmp_path: Path, fname: str) -> None:
     finally:
         follower.kill()
         follower.wait()
+
+
+def test_queue_shows_depth(server: LiveServer, tmp_path: Path, fname: str) -> None:
+    src = tmp_path / fname
+    src.mkdir()
+    (src / "app.py").write_text("import time\ndef handler(event, context):\n    time.sleep(1)\n")
+    assert cli(server.endpoint, "deploy", str(src), "--timeout", "5").returncode == 0
+    lam = server.client()
+    for _ in range(12):
+        lam.invoke(FunctionName=fname, InvocationType="Event", Payload=b"{}")
+    shown = cli(server.endpoint, "queue")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("Event queue depth: ")
+    assert fname in shown.stdout

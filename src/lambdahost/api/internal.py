@@ -12,6 +12,7 @@ from lambdahost.app.platform import Platform
 from lambdahost.app.urls import verify_code_url
 from lambdahost.core.arns import parse_function_name
 from lambdahost.errors import ApiError, function_not_found
+from lambdahost.store import Store
 
 
 def build_router(platform: Platform) -> Router:
@@ -66,11 +67,31 @@ def build_router(platform: Platform) -> Router:
             )
         return json_response({"Environments": rows})
 
+    async def event_queue(request: Request) -> Response:
+        def stats(store: Store) -> tuple[int, float | None, list[tuple[str, int]]]:
+            rows = store.db.execute(
+                "SELECT function_name, COUNT(*) FROM event_invocations GROUP BY function_name"
+                " ORDER BY function_name"
+            )
+            per_function = [(str(r[0]), int(r[1])) for r in rows]
+            return store.events.depth(), store.events.oldest_enqueued_at(), per_function
+
+        depth, oldest, per_function = await platform.store.call(stats)
+        now = platform.clock.time()
+        return json_response(
+            {
+                "Depth": depth,
+                "OldestAgeSeconds": round(now - oldest, 3) if oldest is not None else None,
+                "Functions": [{"FunctionName": f, "Depth": n} for f, n in per_function],
+            }
+        )
+
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
 
     router.add("GET", "/_lambdahost/code/{FunctionName}", download_code, "DownloadCode")
     router.add("GET", "/_lambdahost/v1/functions/{FunctionName}/logs", read_logs, "ReadLogs")
     router.add("GET", "/_lambdahost/v1/environments", environments, "ListEnvironments")
+    router.add("GET", "/_lambdahost/v1/event-queue", event_queue, "EventQueueStats")
     router.add("GET", "/_lambdahost/health", health, "Health")
     return router

@@ -337,5 +337,20 @@ def list_functions(endpoint_url: str | None, data_dir: Path | None) -> None:
         )
 
 
+@main.command(name="queue")
+@_endpoint_option
+def event_queue(endpoint_url: str | None, data_dir: Path | None) -> None:
+    """Show the durable Event queue: depth and the age of the oldest event."""
+    target = resolve_target(endpoint_url, data_dir)
+    status, _, body = signed_get(target, "/_lambdahost/v1/event-queue")
+    if status != 200:
+        _fail(_error_text(body, status))
+    stats = json.loads(body)
+    age = stats["OldestAgeSeconds"]
+    click.echo(f"Event queue depth: {stats['Depth']}" + (f", oldest {age:.1f} s" if age else ""))
+    for row in stats["Functions"]:
+        click.echo(f"  {row['FunctionName']:<32} {row['Depth']:>8}")
+
+
 if __name__ == "__main__":
     main()
