@@ -40,8 +40,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lh-bench-"))
-    server = LiveServer(data_dir=data_dir, store_url=f"sqlite:///{data_dir}/store.db",
-                        extra_args=("--idle-timeout", "600"))
+    server = LiveServer(
+        data_dir=data_dir,
+        store_url=f"sqlite:///{data_dir}/store.db",
+        extra_args=("--idle-timeout", "600"),
+    )
     server.start()
     try:
         run(server, args)
@@ -59,8 +62,13 @@ def run(server: LiveServer, args: argparse.Namespace) -> None:
     # --- G1: cold starts ---------------------------------------------------
     names = [f"cold-{i}" for i in range(args.cold)]
     for name in names:
-        lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE,
-                            Handler="app.handler", Code={"ZipFile": code})
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": code},
+        )
     client = KeepAliveClient(server.port)
     cold: list[float] = []
     for name in names:
@@ -76,19 +84,27 @@ def run(server: LiveServer, args: argparse.Namespace) -> None:
     from lambdahost.cli.client import Target, signed_get
     from lambdahost.testing import ACCESS_KEY, REGION, SECRET_KEY
 
-    _, _, body = signed_get(Target(server.endpoint, REGION, ACCESS_KEY, SECRET_KEY),
-                            "/_lambdahost/v1/environments")
+    _, _, body = signed_get(
+        Target(server.endpoint, REGION, ACCESS_KEY, SECRET_KEY), "/_lambdahost/v1/environments"
+    )
     pids = [e["Pid"] for e in json.loads(body)["Environments"] if e["Pid"]]
     values = [v for v in (pss_kb(p) for p in pids) if v is not None]
     if values:
         values.sort()
-        print(f"G6 idle environment PSS (target <= 3 MB): median {values[len(values)//2]/1024:.2f} MB, "
-              f"max {values[-1]/1024:.2f} MB over {len(values)} environments "
-              f"(total {sum(values)/1024:.0f} MB)")
+        print(
+            f"G6 idle environment PSS (target <= 3 MB): median {values[len(values) // 2] / 1024:.2f} MB, "
+            f"max {values[-1] / 1024:.2f} MB over {len(values)} environments "
+            f"(total {sum(values) / 1024:.0f} MB)"
+        )
 
     # --- G2: warm invokes --------------------------------------------------
-    lam.create_function(FunctionName="warm", Runtime="python3.12", Role=ROLE,
-                        Handler="app.handler", Code={"ZipFile": code})
+    lam.create_function(
+        FunctionName="warm",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": code},
+    )
     path, headers = signed_invoke(server.endpoint, "warm", payload)
     for _ in range(500):
         client.post(path, headers, payload)
@@ -102,7 +118,9 @@ def run(server: LiveServer, args: argparse.Namespace) -> None:
     tail = lam.invoke(FunctionName="warm", LogType="Tail")["LogResult"]
     import base64
 
-    report = [line for line in base64.b64decode(tail).decode().splitlines() if line.startswith("REPORT")]
+    report = [
+        line for line in base64.b64decode(tail).decode().splitlines() if line.startswith("REPORT")
+    ]
     print(f"    handler time as reported: {report[-1].split(chr(9))[1] if report else '?'}")
 
     # --- G3: throughput with wrk ---------------------------------------------
@@ -111,17 +129,32 @@ def run(server: LiveServer, args: argparse.Namespace) -> None:
         return
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     header_lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
-    script.write_text(f'wrk.method = "POST"\nwrk.path = "{path}"\nwrk.body = \'{payload.decode()}\'\n{header_lines}\n')
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.path = "{path}"\nwrk.body = \'{payload.decode()}\'\n{header_lines}\n'
+    )
     out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{args.seconds}s", "--latency", "-s", str(script), server.endpoint],
-        capture_output=True, text=True, check=False,
+        [
+            "wrk",
+            "-t1",
+            "-c32",
+            f"-d{args.seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            server.endpoint,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     script.unlink()
     rps = next((line for line in out.splitlines() if "Requests/sec" in line), "?")
     lat = [line.strip() for line in out.splitlines() if line.strip().startswith(("50%", "99%"))]
     non2xx = [line for line in out.splitlines() if "Non-2xx" in line]
-    print(f"G3 throughput, wrk -t1 -c32 (target >= 8000/s, p99 <= 50 ms): {rps.strip()}; "
-          f"latency {' / '.join(lat)} {' '.join(non2xx)}")
+    print(
+        f"G3 throughput, wrk -t1 -c32 (target >= 8000/s, p99 <= 50 ms): {rps.strip()}; "
+        f"latency {' / '.join(lat)} {' '.join(non2xx)}"
+    )
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ import time
 
 from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome, SandboxSettings
 
-HANDLER = '''import json
+HANDLER = """import json
 def handler(event, context):
     return {"statusCode": 200, "body": json.dumps(event)}
-'''
+"""
 PAYLOAD = b'{"hello": "world", "n": 1}'
 
 
@@ -30,10 +30,18 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def spec(code: str, key: str) -> EnvSpec:
-    return EnvSpec(key=key, function_name=key, version="$LATEST", code_dir=code,
-                   handler="app.handler", runtime="python3.12", memory_mb=128, timeout_s=3,
-                   ephemeral_mb=512, environ={"AWS_LAMBDA_FUNCTION_NAME": key,
-                                              "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"})
+    return EnvSpec(
+        key=key,
+        function_name=key,
+        version="$LATEST",
+        code_dir=code,
+        handler="app.handler",
+        runtime="python3.12",
+        memory_mb=128,
+        timeout_s=3,
+        ephemeral_mb=512,
+        environ={"AWS_LAMBDA_FUNCTION_NAME": key, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"},
+    )
 
 
 def req(i: int) -> InvokeRequest:
@@ -50,8 +58,9 @@ def pss_kb(pid: int) -> int:
 
 async def run(args: argparse.Namespace, work: str, code: str) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
-    m = EnvironmentManager(SandboxSettings(work_dir=work, pool_size=args.pool,
-                                           freeze_idle=not args.no_freeze))
+    m = EnvironmentManager(
+        SandboxSettings(work_dir=work, pool_size=args.pool, freeze_idle=not args.no_freeze)
+    )
     await m.start()
     await asyncio.sleep(0.3)
     n_cold = 60 if args.quick else 300
@@ -69,10 +78,12 @@ async def run(args: argparse.Namespace, work: str, code: str) -> list[tuple[str,
             inits.append(r.init_duration_ms or 0.0)
             m.discard(key)
             await asyncio.sleep(0.01)
-        rows.append(("G1 cold start (invoke wall)", f"{pct(cold, 50):.2f} ms",
-                     f"{pct(cold, 99):.2f} ms"))
-        rows.append(("   of which Init Duration", f"{pct(inits, 50):.2f} ms",
-                     f"{pct(inits, 99):.2f} ms"))
+        rows.append(
+            ("G1 cold start (invoke wall)", f"{pct(cold, 50):.2f} ms", f"{pct(cold, 99):.2f} ms")
+        )
+        rows.append(
+            ("   of which Init Duration", f"{pct(inits, 50):.2f} ms", f"{pct(inits, 99):.2f} ms")
+        )
 
         # warm round trip
         s = spec(code, "warm")
@@ -85,10 +96,12 @@ async def run(args: argparse.Namespace, work: str, code: str) -> list[tuple[str,
             dt = (time.perf_counter() - t) * 1000
             warm.append(dt)
             over.append(dt - r.duration_ms)
-        rows.append(("G2 warm invoke round trip", f"{pct(warm, 50):.3f} ms",
-                     f"{pct(warm, 99):.3f} ms"))
-        rows.append(("   overhead (minus handler)", f"{pct(over, 50):.3f} ms",
-                     f"{pct(over, 99):.3f} ms"))
+        rows.append(
+            ("G2 warm invoke round trip", f"{pct(warm, 50):.3f} ms", f"{pct(warm, 99):.3f} ms")
+        )
+        rows.append(
+            ("   overhead (minus handler)", f"{pct(over, 50):.3f} ms", f"{pct(over, 99):.3f} ms")
+        )
 
         # idle PSS: 20 warm envs after one invoke each
         keys = [f"pss-{i}" for i in range(20)]
@@ -97,8 +110,13 @@ async def run(args: argparse.Namespace, work: str, code: str) -> list[tuple[str,
         await asyncio.sleep(0.2)
         pids = [e.pid for e in m.snapshot() if e.key in keys]
         pss = [pss_kb(p) / 1024 for p in pids]
-        rows.append(("G6 idle env PSS (mean of 20)", f"{statistics.mean(pss):.2f} MB",
-                     f"max {max(pss):.2f} MB"))
+        rows.append(
+            (
+                "G6 idle env PSS (mean of 20)",
+                f"{statistics.mean(pss):.2f} MB",
+                f"max {max(pss):.2f} MB",
+            )
+        )
         for k in keys:
             m.discard(k)
         await asyncio.sleep(0.3)
@@ -106,12 +124,18 @@ async def run(args: argparse.Namespace, work: str, code: str) -> list[tuple[str,
         # burst: many new envs at once
         n_burst = 100 if args.quick else 300
         t = time.perf_counter()
-        res = await asyncio.gather(*(m.invoke(spec(code, f"burst-{i}"), req(i))
-                                     for i in range(n_burst)))
+        res = await asyncio.gather(
+            *(m.invoke(spec(code, f"burst-{i}"), req(i)) for i in range(n_burst))
+        )
         dt = time.perf_counter() - t
         assert all(r.outcome is Outcome.SUCCESS for r in res)
-        rows.append((f"G7 burst of {n_burst} new envs", f"{n_burst / dt:.0f} envs/s",
-                     f"{dt * 1000:.0f} ms total"))
+        rows.append(
+            (
+                f"G7 burst of {n_burst} new envs",
+                f"{n_burst / dt:.0f} envs/s",
+                f"{dt * 1000:.0f} ms total",
+            )
+        )
     finally:
         await m.close()
     rows.append(("isolation", m.isolation["memory"], m.isolation["tmp"]))
