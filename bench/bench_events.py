@@ -121,7 +121,7 @@ def run(server: LiveServer, args: argparse.Namespace) -> None:
     )
     stamps = Path(tempfile.mkdtemp(prefix="lh-stamps-", dir="/var/tmp")) / "stamps.txt"
     client = KeepAliveClient(server.port)
-    for i in range(args.latency + 20):
+    for _ in range(args.latency + 20):
         body = json.dumps({"path": str(stamps), "sent": time.time()}).encode()
         spath, sheaders = _signed_event(server.endpoint, "stamp", body)
         client.post(spath, sheaders, body)
