@@ -44,6 +44,11 @@ def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | No
         future.set_result(result)
 
 
+def _resolve_all(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        _resolve(future, None, error)
+
+
 class StoreThread:
     """Owns the store connection; serialises all access to it."""
 
@@ -126,6 +131,10 @@ class StoreThread:
                 store.events.enqueue_many([g.row for g in group])
             except BaseException as exc:
                 error = exc
+            # One wake-up of each event loop per group, not one per event.
+            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             for g in group:
-                g.loop.call_soon_threadsafe(_resolve, g.future, None, error)
+                by_loop.setdefault(g.loop, []).append(g.future)
+            for loop, futures in by_loop.items():
+                loop.call_soon_threadsafe(_resolve_all, futures, error)
         store.close()
