@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import KeepAliveClient, fmt, percentiles
+from bench.common import KeepAliveClient, fmt, percentiles, run_wrk
 from lambdahost.cli.client import Target, signed_get
 from lambdahost.testing import ACCESS_KEY, REGION, ROLE, SECRET_KEY, LiveServer, make_zip
 
@@ -63,35 +62,9 @@ def run(server: LiveServer, args: argparse.Namespace) -> None:
     payload = b'{"k": "v"}'
     path, headers = _signed_event(server.endpoint, "noop", payload)
 
-    if shutil.which("wrk"):
-        script = Path(tempfile.mkstemp(suffix=".lua")[1])
-        lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
-        script.write_text(
-            f'wrk.method = "POST"\nwrk.path = "{path}"\nwrk.body = \'{payload.decode()}\'\n{lines}\n'
-        )
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t1",
-                "-c64",
-                f"-d{args.seconds}s",
-                "--latency",
-                "-s",
-                str(script),
-                server.endpoint,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        script.unlink()
-        rps = next((x.strip() for x in out.splitlines() if "Requests/sec" in x), "?")
-        lat = [x.strip() for x in out.splitlines() if x.strip().startswith(("50%", "99%"))]
-        bad = [x.strip() for x in out.splitlines() if "Non-2xx" in x]
-        print(
-            f"G4 Event accept, durable, wrk -c64 (target >= 10000/s, p99 <= 20 ms): {rps}; "
-            f"latency {' / '.join(lat)} {' '.join(bad)}"
-        )
+    summary = run_wrk(server.endpoint, path, headers, payload, 64, args.seconds)
+    if summary is not None:
+        print(f"G4 Event accept, durable, wrk -c64 (target >= 10000/s, p99 <= 20 ms): {summary}")
         # G4b: drain the backlog wrk left behind.
         start_depth = queue_depth(target)
         started = time.monotonic()

@@ -14,12 +14,11 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import TRIVIAL, KeepAliveClient, fmt, percentiles, signed_invoke
+from bench.common import TRIVIAL, KeepAliveClient, fmt, percentiles, run_wrk, signed_invoke
 from lambdahost.testing import ROLE, LiveServer, make_zip
 
 
@@ -124,37 +123,11 @@ def run(server: LiveServer, args: argparse.Namespace) -> None:
     print(f"    handler time as reported: {report[-1].split(chr(9))[1] if report else '?'}")
 
     # --- G3: throughput with wrk ---------------------------------------------
-    if shutil.which("wrk") is None:
+    summary = run_wrk(server.endpoint, path, headers, payload, 32, args.seconds)
+    if summary is None:
         print("G3 skipped: wrk is not installed (apt-get install wrk)")
         return
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    header_lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
-    script.write_text(
-        f'wrk.method = "POST"\nwrk.path = "{path}"\nwrk.body = \'{payload.decode()}\'\n{header_lines}\n'
-    )
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            "-c32",
-            f"-d{args.seconds}s",
-            "--latency",
-            "-s",
-            str(script),
-            server.endpoint,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    script.unlink()
-    rps = next((line for line in out.splitlines() if "Requests/sec" in line), "?")
-    lat = [line.strip() for line in out.splitlines() if line.strip().startswith(("50%", "99%"))]
-    non2xx = [line for line in out.splitlines() if "Non-2xx" in line]
-    print(
-        f"G3 throughput, wrk -t1 -c32 (target >= 8000/s, p99 <= 50 ms): {rps.strip()}; "
-        f"latency {' / '.join(lat)} {' '.join(non2xx)}"
-    )
+    print(f"G3 throughput, wrk -t1 -c32 (target >= 8000/s, p99 <= 50 ms): {summary}")
 
 
 if __name__ == "__main__":

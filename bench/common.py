@@ -56,3 +56,43 @@ class KeepAliveClient:
         response = self.conn.getresponse()
         data = response.read()
         return response.status, data, response.headers
+
+
+def run_wrk(
+    endpoint: str, path: str, headers: dict[str, str], body: bytes, connections: int, seconds: int
+) -> str | None:
+    """Run wrk with one pre-signed POST; a one-line summary, or None without wrk."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    if shutil.which("wrk") is None:
+        return None
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.path = "{path}"\nwrk.body = \'{body.decode()}\'\n{lines}\n'
+    )
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                endpoint,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+    finally:
+        script.unlink()
+    rps = next((x.strip() for x in out.splitlines() if "Requests/sec" in x), "Requests/sec: ?")
+    latency = [x.strip() for x in out.splitlines() if x.strip().startswith(("50%", "99%"))]
+    errors = [x.strip() for x in out.splitlines() if "Non-2xx" in x or "Socket errors" in x]
+    return f"{rps}; latency {' / '.join(latency)} {' '.join(errors)}".strip()

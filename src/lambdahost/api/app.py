@@ -104,23 +104,9 @@ class LambdaHostApp:
             return await self._internal(request)
         signed = parse_scope(request.headers, request.raw_query)
         service = self.services.get(signed.service) if signed else self.services.guess(request)
-        if self.auth_enabled:
-            protocol = service.protocol if service else "rest-json"
-            try:
-                creds, _ = verify(
-                    request.method,
-                    request.raw_path,
-                    request.raw_query,
-                    request.headers,
-                    request.body,
-                    self.lookup,
-                    datetime.now(UTC),
-                )
-            except AuthError as error:
-                return self._auth_error(error, protocol, request.request_id)
-            request.principal = creds
-        else:
-            request.principal = self.root
+        refused = self._authenticate(request, service.protocol if service else "rest-json")
+        if refused is not None:
+            return refused
         if service is None:
             name = signed.service if signed else "this service"
             return rest_json_error(
@@ -128,6 +114,26 @@ class LambdaHostApp:
                 request.request_id,
             )
         return await service.handle(request)
+
+    def _authenticate(self, request: Request, protocol: str) -> Response | None:
+        """Verify the SigV4 signature and set the principal; an error response if refused."""
+        if not self.auth_enabled:
+            request.principal = self.root
+            return None
+        try:
+            creds, _ = verify(
+                request.method,
+                request.raw_path,
+                request.raw_query,
+                request.headers,
+                request.body,
+                self.lookup,
+                datetime.now(UTC),
+            )
+        except AuthError as error:
+            return self._auth_error(error, protocol, request.request_id)
+        request.principal = creds
+        return None
 
     async def _lambda(self, request: Request) -> Response:
         return await self._dispatch(self.lambda_router, request, rest_json_error)
@@ -155,19 +161,10 @@ class LambdaHostApp:
 
     async def _internal(self, request: Request) -> Response:
         public = request.raw_path.startswith(("/_lambdahost/code/", "/_lambdahost/health"))
-        if not public and self.auth_enabled:
-            try:
-                verify(
-                    request.method,
-                    request.raw_path,
-                    request.raw_query,
-                    request.headers,
-                    request.body,
-                    self.lookup,
-                    datetime.now(UTC),
-                )
-            except AuthError as error:
-                return self._auth_error(error, "rest-json", request.request_id)
+        if not public:
+            refused = self._authenticate(request, "rest-json")
+            if refused is not None:
+                return refused
         return await self._dispatch(self.internal_router, request, rest_json_error)
 
     async def _sts(self, request: Request) -> Response:
