@@ -1,4 +1,4 @@
-"""Function management use cases: create, read, update, publish, delete, aliases, tags.
+"""Function management use cases: create, read, update, publish, delete, tags.
 
 Every mutation validates first (pure core), then writes through the store
 thread in one transaction; nothing is stored when validation fails. A small
@@ -24,14 +24,11 @@ from lambdahost.core.arns import (
     LATEST,
     ArnFactory,
     is_version,
-    validate_alias_name,
     validate_bare_name,
-    validate_version,
 )
 from lambdahost.core.clock import Clock, lambda_timestamp
 from lambdahost.core.codezip import CheckedZip, check_zip
 from lambdahost.core.shapes import (
-    alias_configuration,
     decode_marker,
     encode_marker,
     function_configuration,
@@ -43,7 +40,6 @@ from lambdahost.errors import (
     invalid_parameter,
     precondition_failed,
     resource_conflict,
-    resource_not_found,
 )
 from lambdahost.store import Store
 from lambdahost.store.repos import AliasRow, VersionRow
@@ -100,7 +96,7 @@ class FunctionService:
     def _now(self) -> str:
         return lambda_timestamp(self.clock.time())
 
-    def _invalidate(self, name: str) -> None:
+    def invalidate(self, name: str) -> None:
         for key in [k for k in self._versions if k[0] == name]:
             del self._versions[key]
         for key in [k for k in self._aliases if k[0] == name]:
@@ -213,7 +209,7 @@ class FunctionService:
             await self.store.call(write)
         except StoreConflict:
             raise resource_conflict(f"Function already exist: {name}") from None
-        self._invalidate(name)
+        self.invalidate(name)
         await self._extract(checked)
         row = VersionRow(name, LATEST, config, revision)
         if body.get("Publish"):
@@ -283,7 +279,7 @@ class FunctionService:
             )
         if "ZipFile" not in body:
             raise invalid_parameter("Please provide a source for function code.")
-        self._check_revision(body, current.revision_id)
+        self.check_revision(body, current.revision_id)
         checked = await self._check_zip(body)
         config = cfg.with_new_code(
             current.config,
@@ -301,9 +297,9 @@ class FunctionService:
             return store.functions.update_latest(name, config, revision, current.revision_id)
 
         if not await self.store.call(write):
-            self._invalidate(name)
+            self.invalidate(name)
             raise precondition_failed()
-        self._invalidate(name)
+        self.invalidate(name)
         await self._extract(checked)
         row = VersionRow(name, LATEST, config, revision)
         if body.get("Publish"):
@@ -313,18 +309,18 @@ class FunctionService:
     async def update_configuration(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         body = cfg.ensure_object(body)
         current = await self.require_latest(name)
-        self._check_revision(body, current.revision_id)
+        self.check_revision(body, current.revision_id)
         config = cfg.updated_config(current.config, body, now=self._now())
         revision = str(uuid.uuid4())
         ok = await self.store.call(
             lambda s: s.functions.update_latest(name, config, revision, current.revision_id)
         )
-        self._invalidate(name)
+        self.invalidate(name)
         if not ok:
             raise precondition_failed()
         return self.shape(VersionRow(name, LATEST, config, revision))
 
-    def _check_revision(self, body: Mapping[str, Any], current: str) -> None:
+    def check_revision(self, body: Mapping[str, Any], current: str) -> None:
         wanted = body.get("RevisionId")
         if wanted is not None and wanted != current:
             raise precondition_failed()
@@ -333,7 +329,7 @@ class FunctionService:
         if qualifier is None:
             if not await self.store.call(lambda s: s.functions.delete(name)):
                 raise function_not_found(self.arns.function(name))
-            self._invalidate(name)
+            self.invalidate(name)
             return
         if qualifier == LATEST:
             raise invalid_parameter(
@@ -351,7 +347,7 @@ class FunctionService:
             )
         if not await self.store.call(lambda s: s.functions.delete_version(name, qualifier)):
             raise function_not_found(self.arns.function(name, qualifier))
-        self._invalidate(name)
+        self.invalidate(name)
 
     # -- versions ------------------------------------------------------------
 
@@ -364,7 +360,7 @@ class FunctionService:
                 f"CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST "
                 f"({current.config.get('CodeSha256')}). Please try publishing again."
             )
-        self._check_revision(body, current.revision_id)
+        self.check_revision(body, current.revision_id)
         description = body.get("Description")
         if description is not None:
             cfg.validate_description(description)
@@ -383,7 +379,7 @@ class FunctionService:
         version = await self.store.call(
             lambda s: s.functions.publish(name, config, revision, latest.revision_id)
         )
-        self._invalidate(name)
+        self.invalidate(name)
         if version is None:
             raise precondition_failed()
         return VersionRow(name, version, config, revision)
@@ -402,130 +398,6 @@ class FunctionService:
         if len(rows) > limit:
             last = rows[limit - 1]
             result["NextMarker"] = encode_marker(0 if last.version == LATEST else int(last.version))
-        return result
-
-    # -- aliases -------------------------------------------------------------
-
-    async def _validate_alias_target(
-        self, name: str, body: Mapping[str, Any], version: str
-    ) -> dict[str, Any] | None:
-        validate_version(version)
-        if await self.version(name, version) is None:
-            raise function_not_found(self.arns.function(name, version))
-        routing = body.get("RoutingConfig")
-        if not routing:
-            return None
-        weights = routing.get("AdditionalVersionWeights") or {}
-        if not isinstance(weights, Mapping) or len(weights) > 1:
-            raise invalid_parameter(
-                "Number of items in AdditionalVersionWeights cannot be greater than 1"
-            )
-        for extra, weight in weights.items():
-            if not isinstance(weight, int | float) or not 0.0 <= float(weight) <= 1.0:
-                raise ApiError(
-                    "ValidationException",
-                    f"1 validation error detected: Value '{weight}' at "
-                    "'routingConfig.additionalVersionWeights' failed to satisfy constraint: "
-                    "Map value must satisfy constraint: [Member must have value less than or "
-                    "equal to 1.0, Member must have value greater than or equal to 0.0]",
-                )
-            if extra == LATEST or version == LATEST:
-                raise invalid_parameter(
-                    "$LATEST is not supported for an alias pointing to more than 1 version"
-                )
-            if extra == version:
-                raise invalid_parameter(
-                    f"Invalid function version {extra}. Function version {extra} is already "
-                    "included in routing configuration."
-                )
-            if not is_version(extra) or await self.version(name, extra) is None:
-                raise invalid_parameter(f"Function version {extra} does not exist.")
-        return {"AdditionalVersionWeights": {k: float(v) for k, v in weights.items()}}
-
-    async def create_alias(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        body = cfg.ensure_object(body)
-        await self.require_latest(name)
-        alias = validate_alias_name(str(body.get("Name", "")))
-        version = str(body.get("FunctionVersion", ""))
-        routing = await self._validate_alias_target(name, body, version)
-        description = cfg.validate_description(body.get("Description") or "")
-        config: dict[str, Any] = {"FunctionVersion": version, "Description": description}
-        if routing:
-            config["RoutingConfig"] = routing
-        revision = str(uuid.uuid4())
-        try:
-            await self.store.call(lambda s: s.functions.create_alias(name, alias, config, revision))
-        except StoreConflict:
-            raise resource_conflict(
-                f"Alias already exists: {self.arns.alias(name, alias)}"
-            ) from None
-        self._invalidate(name)
-        return alias_configuration(self.arns, name, alias, config, revision)
-
-    async def get_alias(self, name: str, alias: str) -> dict[str, Any]:
-        await self.require_latest(name)
-        row = await self.alias(name, alias)
-        if row is None:
-            raise resource_not_found(f"Alias not found: {self.arns.alias(name, alias)}")
-        return alias_configuration(self.arns, name, alias, row.config, row.revision_id)
-
-    async def update_alias(self, name: str, alias: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        body = cfg.ensure_object(body)
-        await self.require_latest(name)
-        row = await self.alias(name, alias)
-        if row is None:
-            raise resource_not_found(f"Alias not found: {self.arns.alias(name, alias)}")
-        self._check_revision(body, row.revision_id)
-        config = dict(row.config)
-        version = str(body.get("FunctionVersion") or config["FunctionVersion"])
-        merged = dict(body)
-        if "RoutingConfig" not in body and config.get("RoutingConfig"):
-            merged["RoutingConfig"] = config["RoutingConfig"]
-        routing = await self._validate_alias_target(name, merged, version)
-        config["FunctionVersion"] = version
-        if body.get("Description") is not None:
-            config["Description"] = cfg.validate_description(body["Description"])
-        if routing:
-            config["RoutingConfig"] = routing
-        else:
-            config.pop("RoutingConfig", None)
-        revision = str(uuid.uuid4())
-        ok = await self.store.call(
-            lambda s: s.functions.update_alias(name, alias, config, revision, row.revision_id)
-        )
-        self._invalidate(name)
-        if not ok:
-            raise precondition_failed()
-        return alias_configuration(self.arns, name, alias, config, revision)
-
-    async def delete_alias(self, name: str, alias: str) -> None:
-        await self.require_latest(name)
-        await self.store.call(lambda s: s.functions.delete_alias(name, alias))
-        self._invalidate(name)
-
-    async def list_aliases(
-        self, name: str, version: str | None, marker: str | None, max_items: str | None
-    ) -> dict[str, Any]:
-        await self.require_latest(name)
-        limit = page_size(max_items)
-        after = decode_marker(marker)
-        rows = await self.store.call(lambda s: s.functions.list_aliases(name, after, 10_000))
-        if version:
-            rows = [
-                r
-                for r in rows
-                if r.config["FunctionVersion"] == version
-                or version
-                in ((r.config.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {})
-            ]
-        result: dict[str, Any] = {
-            "Aliases": [
-                alias_configuration(self.arns, name, r.name, r.config, r.revision_id)
-                for r in rows[:limit]
-            ]
-        }
-        if len(rows) > limit:
-            result["NextMarker"] = encode_marker(rows[limit - 1].name)
         return result
 
     # -- tags ----------------------------------------------------------------

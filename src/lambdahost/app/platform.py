@@ -11,6 +11,7 @@ import hashlib
 import logging
 from pathlib import Path
 
+from lambdahost.app.aliases import AliasService
 from lambdahost.app.code import CodeCache
 from lambdahost.app.component import Component
 from lambdahost.app.credentials import RootKeys, load_or_create
@@ -59,6 +60,7 @@ class Platform:
             on_change=self._function_changed,
             code_url_key=self.code_url_key,
         )
+        self.aliases = AliasService(self.functions)
         self.invoker = InvokeService(
             self.functions,
             self.manager,

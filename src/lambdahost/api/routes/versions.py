@@ -10,6 +10,7 @@ from lambdahost.app.platform import Platform
 
 def register(router: Router, platform: Platform) -> None:
     functions = platform.functions
+    aliases = platform.aliases
 
     async def publish_version(request: Request) -> Response:
         return json_response(
@@ -25,12 +26,12 @@ def register(router: Router, platform: Platform) -> None:
 
     async def create_alias(request: Request) -> Response:
         return json_response(
-            await functions.create_alias(unqualified_name(request), request.json()), 201
+            await aliases.create_alias(unqualified_name(request), request.json()), 201
         )
 
     async def list_aliases(request: Request) -> Response:
         return json_response(
-            await functions.list_aliases(
+            await aliases.list_aliases(
                 unqualified_name(request),
                 request.q("FunctionVersion"),
                 request.q("Marker"),
@@ -40,18 +41,18 @@ def register(router: Router, platform: Platform) -> None:
 
     async def get_alias(request: Request) -> Response:
         return json_response(
-            await functions.get_alias(unqualified_name(request), request.path_params["Name"])
+            await aliases.get_alias(unqualified_name(request), request.path_params["Name"])
         )
 
     async def update_alias(request: Request) -> Response:
         return json_response(
-            await functions.update_alias(
+            await aliases.update_alias(
                 unqualified_name(request), request.path_params["Name"], request.json()
             )
         )
 
     async def delete_alias(request: Request) -> Response:
-        await functions.delete_alias(unqualified_name(request), request.path_params["Name"])
+        await aliases.delete_alias(unqualified_name(request), request.path_params["Name"])
         return empty(204)
 
     base = "/2015-03-31/functions/{FunctionName}"
