@@ -136,7 +136,7 @@ class LiveServer:
             "region_name": REGION,
             "aws_access_key_id": ACCESS_KEY,
             "aws_secret_access_key": SECRET_KEY,
-            "config": Config(retries={"mode": "standard", "max_attempts": 1}, read_timeout=120),
+            "config": Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=120),
         }
         params.update(overrides)
         return boto3.client(service, **params)

@@ -18,7 +18,14 @@ from typing import Any
 from lambdahost.api import internal
 from lambdahost.api.http import Request, Response
 from lambdahost.api.router import Router
-from lambdahost.api.routes import event_invoke_config, functions, invoke, tags, versions
+from lambdahost.api.routes import (
+    concurrency,
+    event_invoke_config,
+    functions,
+    invoke,
+    tags,
+    versions,
+)
 from lambdahost.api.services import Service, ServiceRegistry
 from lambdahost.api.wire import query_xml_error, rest_json_error
 from lambdahost.app.platform import Platform
@@ -54,6 +61,7 @@ def build_lambda_router(platform: Platform) -> Router:
     versions.register(router, platform)
     tags.register(router, platform)
     event_invoke_config.register(router, platform)
+    concurrency.register(router, platform)
     esm_routes.register(router, platform)
     durable_routes.register(router, platform)
     return router

@@ -86,6 +86,24 @@ def build_router(platform: Platform) -> Router:
             }
         )
 
+    async def stats(request: Request) -> Response:
+        ledger = platform.concurrency.ledger
+        rows = []
+        for name, counters in sorted(ledger.counters.items()):
+            rows.append(
+                {
+                    "FunctionName": name,
+                    "ConcurrentExecutions": counters.in_flight,
+                    "PeakConcurrentExecutions": counters.peak,
+                    "Invocations": counters.invocations,
+                    "Throttles": counters.throttles,
+                    "ColdStarts": counters.cold_starts,
+                    "Errors": counters.errors,
+                    "ReservedConcurrentExecutions": ledger.reserved.get(name),
+                }
+            )
+        return json_response({"Functions": rows})
+
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
 
@@ -93,5 +111,6 @@ def build_router(platform: Platform) -> Router:
     router.add("GET", "/_lambdahost/v1/functions/{FunctionName}/logs", read_logs, "ReadLogs")
     router.add("GET", "/_lambdahost/v1/environments", environments, "ListEnvironments")
     router.add("GET", "/_lambdahost/v1/event-queue", event_queue, "EventQueueStats")
+    router.add("GET", "/_lambdahost/v1/stats", stats, "FunctionStats")
     router.add("GET", "/_lambdahost/health", health, "Health")
     return router

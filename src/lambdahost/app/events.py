@@ -126,7 +126,14 @@ class EventDispatcher:
             result = AttemptResult.THROTTLED if error.status == 429 else AttemptResult.SYSTEM_ERROR
         except SandboxError:
             result = AttemptResult.SYSTEM_ERROR
-        decision = after_attempt(result, state, settings.policy, platform.clock.time())
+        if (
+            result is AttemptResult.THROTTLED
+            and platform.concurrency.reserved_for(row.function_name) == 0
+        ):
+            # Reserved concurrency 0: straight to the DLQ / on-failure destination, no retries.
+            decision = Decision(condition=Condition.RETRIES_EXHAUSTED)
+        else:
+            decision = after_attempt(result, state, settings.policy, platform.clock.time())
         function_errors = row.function_errors + (result is AttemptResult.FUNCTION_ERROR)
         if decision.finished:
             await self._finish(row, resolved, reply, decision, function_errors)

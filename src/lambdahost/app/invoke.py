@@ -22,9 +22,11 @@ from lambdahost.app.logs import LogStore
 from lambdahost.app.storethread import StoreThread
 from lambdahost.core import logformat
 from lambdahost.core.clock import Clock
+from lambdahost.core.concurrency import ConcurrencyLedger
 from lambdahost.core.config import log_group
 from lambdahost.core.environ import EnvironmentContext, build_environ
 from lambdahost.core.shapes import runtime_version_hash
+from lambdahost.errors import too_many_requests
 from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome
 
 log = logging.getLogger("lambdahost.invoke")
@@ -51,6 +53,7 @@ class PlatformIdentity:
 class InvokeService:
     def __init__(
         self,
+        ledger: ConcurrencyLedger,
         functions: FunctionService,
         manager: EnvironmentManager,
         logs: LogStore,
@@ -59,6 +62,7 @@ class InvokeService:
         clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
+        self.ledger = ledger
         self.functions = functions
         self.manager = manager
         self.logs = logs
@@ -129,16 +133,26 @@ class InvokeService:
     ) -> InvokeReply:
         spec = await self._spec(resolved)
         request_id = request_id or str(uuid.uuid4())
-        result = await self.manager.invoke(
-            spec,
-            InvokeRequest(
-                request_id=request_id,
-                payload=payload,
-                invoked_function_arn=resolved.invoked_arn,
-                client_context=client_context,
-                trace_id=_trace_id(self.rng, self.clock.time()),
-            ),
-        )
+        function = spec.function_name
+        reason = self.ledger.try_acquire(function)
+        if reason is not None:
+            raise too_many_requests(reason)
+        try:
+            result = await self.manager.invoke(
+                spec,
+                InvokeRequest(
+                    request_id=request_id,
+                    payload=payload,
+                    invoked_function_arn=resolved.invoked_arn,
+                    client_context=client_context,
+                    trace_id=_trace_id(self.rng, self.clock.time()),
+                ),
+            )
+        finally:
+            self.ledger.release(function)
+        counters = self.ledger.counters_for(function)
+        counters.cold_starts += result.cold_start
+        counters.errors += result.outcome is not Outcome.SUCCESS
         status = None
         if result.outcome is Outcome.TIMEOUT:
             status = "timeout"

@@ -14,6 +14,7 @@ from pathlib import Path
 from lambdahost.app.aliases import AliasService
 from lambdahost.app.code import CodeCache
 from lambdahost.app.component import Component
+from lambdahost.app.concurrency import ConcurrencyService
 from lambdahost.app.credentials import RootKeys, load_or_create
 from lambdahost.app.events import EventDispatcher
 from lambdahost.app.functions import FunctionService
@@ -61,7 +62,9 @@ class Platform:
             code_url_key=self.code_url_key,
         )
         self.aliases = AliasService(self.functions)
+        self.concurrency = ConcurrencyService(self, settings.account_concurrency)
         self.invoker = InvokeService(
+            self.concurrency.ledger,
             self.functions,
             self.manager,
             self.logs,
@@ -82,15 +85,18 @@ class Platform:
         self.esm = EsmSupervisor(self)
         self.durable = DurableEngine(self)
         # Started in this order after the store and sandbox; stopped in reverse.
-        self.components: list[Component] = [self.sqs, self.dispatcher, self.esm, self.durable]
+        self.components: list[Component] = [
+            self.concurrency,
+            self.sqs,
+            self.dispatcher,
+            self.esm,
+            self.durable,
+        ]
         self._flusher: asyncio.Task[None] | None = None
 
     def _function_changed(self, key_prefix: str) -> None:
         self.invoker.forget(key_prefix)
         self.invoke_configs.forget(key_prefix.rstrip(":"))
-
-    def logs_forget(self, function: str) -> None:
-        """Keep logs after DeleteFunction? Lambda keeps log groups; so do we."""
 
     async def start(self) -> None:
         await asyncio.to_thread(self.store.start)

@@ -49,7 +49,7 @@ def lambda_client(target: Target) -> Any:
         region_name=target.region,
         aws_access_key_id=target.access_key_id,
         aws_secret_access_key=target.secret_access_key,
-        config=Config(retries={"mode": "standard", "max_attempts": 1}, read_timeout=960),
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=960),
     )
 
 

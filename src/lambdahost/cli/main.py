@@ -337,6 +337,33 @@ def list_functions(endpoint_url: str | None, data_dir: Path | None) -> None:
         )
 
 
+@main.command()
+@click.argument("name", required=False)
+@_endpoint_option
+def stats(name: str | None, endpoint_url: str | None, data_dir: Path | None) -> None:
+    """Per-function concurrency, throttles, cold starts and errors since the server started."""
+    target = resolve_target(endpoint_url, data_dir)
+    status, _, body = signed_get(target, "/_lambdahost/v1/stats")
+    if status != 200:
+        _fail(_error_text(body, status))
+    rows = [r for r in json.loads(body)["Functions"] if name is None or r["FunctionName"] == name]
+    if not rows:
+        click.echo("no invocations yet" if name is None else f"no invocations of {name} yet")
+        return
+    click.echo(
+        f"{'NAME':<32} {'CONC':>5} {'PEAK':>5} {'RESERVED':>8} {'INVOKES':>8} {'THROTTLES':>9} "
+        f"{'COLD':>6} {'ERRORS':>6}"
+    )
+    for r in rows:
+        reserved = (
+            "-" if r["ReservedConcurrentExecutions"] is None else r["ReservedConcurrentExecutions"]
+        )
+        click.echo(
+            f"{r['FunctionName']:<32} {r['ConcurrentExecutions']:>5} {r['PeakConcurrentExecutions']:>5} "
+            f"{reserved:>8} {r['Invocations']:>8} {r['Throttles']:>9} {r['ColdStarts']:>6} {r['Errors']:>6}"
+        )
+
+
 @main.command(name="queue")
 @_endpoint_option
 def event_queue(endpoint_url: str | None, data_dir: Path | None) -> None:

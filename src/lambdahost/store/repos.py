@@ -214,6 +214,19 @@ class FunctionRepo:
     def set_tags(self, name: str, tags: dict[str, str]) -> None:
         self.db.execute("UPDATE functions SET tags = ? WHERE name = ?", (json.dumps(tags), name))
 
+    def set_reserved_concurrency(self, name: str, value: int | None) -> bool:
+        rows = self.db.execute(
+            "UPDATE functions SET reserved_concurrency = ? WHERE name = ? RETURNING name",
+            (value, name),
+        )
+        return bool(rows)
+
+    def reserved_concurrency(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT name, reserved_concurrency FROM functions WHERE reserved_concurrency IS NOT NULL"
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def code_hashes_in_use(self) -> set[str]:
         rows = self.db.execute("SELECT config FROM function_versions")
         return {json.loads(r[0]).get("CodeSha256", "") for r in rows}

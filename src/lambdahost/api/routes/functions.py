@@ -22,7 +22,11 @@ def register(router: Router, platform: Platform) -> None:
 
     async def get_function(request: Request) -> Response:
         name, qualifier = name_and_qualifier(request)
-        return json_response(await functions.get_function(name, qualifier, platform.endpoint))
+        result = await functions.get_function(name, qualifier, platform.endpoint)
+        reserved = platform.concurrency.reserved_for(name)
+        if reserved is not None:
+            result["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
+        return json_response(result)
 
     async def get_configuration(request: Request) -> Response:
         name, qualifier = name_and_qualifier(request)
@@ -40,7 +44,7 @@ def register(router: Router, platform: Platform) -> None:
         name, qualifier = name_and_qualifier(request)
         await functions.delete(name, qualifier)
         if qualifier is None:
-            platform.logs_forget(name)
+            platform.concurrency.forget(name)
         return empty(204)
 
     base = "/2015-03-31/functions"

@@ -39,7 +39,7 @@ def register(router: Router, platform: Platform) -> None:
 
     async def account_settings(request: Request) -> Response:
         usage = await functions.account_usage()
-        limit = platform.settings.account_concurrency
+        limit = platform.concurrency.account_limit
         return json_response(
             {
                 "AccountLimit": {
@@ -47,7 +47,7 @@ def register(router: Router, platform: Platform) -> None:
                     "CodeSizeUnzipped": 262_144_000,
                     "CodeSizeZipped": 52_428_800,
                     "ConcurrentExecutions": limit,
-                    "UnreservedConcurrentExecutions": limit,
+                    "UnreservedConcurrentExecutions": platform.concurrency.unreserved_limit(),
                 },
                 "AccountUsage": usage,
             }
