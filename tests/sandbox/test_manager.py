@@ -311,3 +311,42 @@ def test_envs_die_with_the_platform(tmp_path: Path, code: str) -> None:
         tree.remove_base()
         parent = os.path.dirname(tree.base)
         assert not [d for d in os.listdir(parent) if d == f"lambdahost-{proc.pid}"]
+
+
+
+def test_provisioned_environments_are_ready_before_the_first_invoke(
+    tmp_path: Path, code: str
+) -> None:
+    async def body(m: EnvironmentManager) -> None:
+        spec = mkspec(code, "fns.pid", key="prov:1:r")
+        assert await m.provision(spec, 2) is None
+        assert m.provisioned("prov:1:r") == (2, 2)
+        pids = {i.pid for i in m.snapshot() if i.key == "prov:1:r"}
+        assert len(pids) == 2
+        first = await m.invoke(spec, req("r1"))
+        assert not first.cold_start and first.init_duration_ms is None
+        assert json.loads(first.payload) in pids
+        victim = next(iter(pids))
+        os.kill(victim, signal.SIGKILL)
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            now = {i.pid for i in m.snapshot() if i.key == "prov:1:r"}
+            if victim not in now and m.provisioned("prov:1:r")[0] == 2:
+                break
+        assert m.provisioned("prov:1:r")[0] == 2, "a provisioned env that dies is replaced"
+        m.sweep()
+        assert m.provisioned("prov:1:r")[0] == 2, "provisioned envs are not reaped as idle"
+        m.unprovision("prov:1:r")
+        assert m.provisioned("prov:1:r") == (0, 0)
+
+    run(tmp_path, body, idle_timeout_s=0.0)
+
+
+def test_provisioning_reports_init_errors(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> str | None:
+        reason = await m.provision(mkspec(code, "initfail.handler", key="bad:1:r"), 1)
+        assert m.provisioned("bad:1:r") == (0, 0)
+        return reason
+
+    reason = run(tmp_path, body)
+    assert reason is not None and "config missing" in reason

@@ -79,7 +79,7 @@ class FunctionService:
         code: CodeCache,
         arns: ArnFactory,
         clock: Clock,
-        on_change: Callable[[str], None] = lambda key_prefix: None,
+        on_change: Callable[[str, str | None], None] = lambda name, retired: None,
         code_url_key: bytes = b"",
     ) -> None:
         self.code_url_key = code_url_key
@@ -96,12 +96,19 @@ class FunctionService:
     def _now(self) -> str:
         return lambda_timestamp(self.clock.time())
 
-    def invalidate(self, name: str) -> None:
+    def invalidate(self, name: str, retired: str | None = None) -> None:
+        """Drop cached versions and aliases of ``name``.
+
+        ``retired`` names what no longer runs: ``"$LATEST"`` after an update, a version
+        number after its deletion, ``"*"`` when the whole function is gone. Environments
+        of retired configurations are discarded; published versions never change, so
+        their warm (and provisioned) environments survive updates of $LATEST.
+        """
         for key in [k for k in self._versions if k[0] == name]:
             del self._versions[key]
         for key in [k for k in self._aliases if k[0] == name]:
             del self._aliases[key]
-        self.on_change(f"{name}:")
+        self.on_change(name, retired)
 
     async def version(self, name: str, version: str) -> VersionRow | None:
         key = (name, version)
@@ -299,7 +306,7 @@ class FunctionService:
         if not await self.store.call(write):
             self.invalidate(name)
             raise precondition_failed()
-        self.invalidate(name)
+        self.invalidate(name, LATEST)
         await self._extract(checked)
         row = VersionRow(name, LATEST, config, revision)
         if body.get("Publish"):
@@ -315,7 +322,7 @@ class FunctionService:
         ok = await self.store.call(
             lambda s: s.functions.update_latest(name, config, revision, current.revision_id)
         )
-        self.invalidate(name)
+        self.invalidate(name, LATEST if ok else None)
         if not ok:
             raise precondition_failed()
         return self.shape(VersionRow(name, LATEST, config, revision))
@@ -329,7 +336,7 @@ class FunctionService:
         if qualifier is None:
             if not await self.store.call(lambda s: s.functions.delete(name)):
                 raise function_not_found(self.arns.function(name))
-            self.invalidate(name)
+            self.invalidate(name, "*")
             return
         if qualifier == LATEST:
             raise invalid_parameter(
@@ -347,7 +354,7 @@ class FunctionService:
             )
         if not await self.store.call(lambda s: s.functions.delete_version(name, qualifier)):
             raise function_not_found(self.arns.function(name, qualifier))
-        self.invalidate(name)
+        self.invalidate(name, qualifier)
 
     # -- versions ------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from lambdahost.app.aliases import AliasService
@@ -93,10 +94,15 @@ class Platform:
             self.durable,
         ]
         self._flusher: asyncio.Task[None] | None = None
+        # Called with (function name, retired qualifier or "*" or None) after every change.
+        self.change_listeners: list[Callable[[str, str | None], None]] = []
 
-    def _function_changed(self, key_prefix: str) -> None:
-        self.invoker.forget(key_prefix)
-        self.invoke_configs.forget(key_prefix.rstrip(":"))
+    def _function_changed(self, name: str, retired: str | None) -> None:
+        if retired is not None:
+            self.invoker.forget(f"{name}:" if retired == "*" else f"{name}:{retired}:")
+        self.invoke_configs.forget(name)
+        for listener in self.change_listeners:
+            listener(name, retired)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.store.start)

@@ -40,7 +40,7 @@ _META_LEN = {protocol.T_RESULT: 5, protocol.T_READY: 2, protocol.T_INIT_ERROR: 3
 class Reply:
     """How a pending request ended, before it becomes an ``InvokeResult``."""
 
-    kind: str  # "result" | "init_error" | "timeout" | "exit"
+    kind: str  # "result" | "ready" | "init_error" | "timeout" | "exit"
     meta: list[Any]
     body: bytes = b""
     log: str = ""
@@ -72,6 +72,8 @@ class Env:
         self.invocations = 0
         self.frozen = False
         self.doomed = False  # discard() hit it while busy: kill instead of reuse
+        self.provisioned = False  # kept initialised ahead of demand; never reaped as idle
+        self._init_only = False
         self.log_pos = 0
         self.exit_status: int | None = None
         self.maxrss_kb = 0
@@ -156,7 +158,10 @@ class Env:
             self.init_ms = float(meta[0])
             self.log_pos = int(meta[1])
             self.init_log = parts[1].decode(errors="replace")
-            if self.lifecycle.state is EnvState.INITIALIZING:
+            if self._init_only:
+                self._init_only = False
+                self._complete(Reply("ready", meta, log=self.init_log))
+            elif self.lifecycle.state is EnvState.INITIALIZING:
                 self.lifecycle.move(EnvState.INVOKING)
                 assert self.spec is not None
                 self._arm(float(self.spec.timeout_s))
@@ -173,6 +178,21 @@ class Env:
         self.key = spec.key
         frame = protocol.encode(protocol.T_ASSIGN, json.dumps(assign_meta).encode())
         return self._start(req, frame, init_timeout_s)
+
+    def start_init(self, spec: EnvSpec, assign_meta: dict[str, Any],
+                   init_timeout_s: float) -> asyncio.Future[Reply]:
+        """Assign and initialise without a request (provisioned concurrency)."""
+        self.lifecycle.move(EnvState.INITIALIZING)
+        self.spec = spec
+        self.key = spec.key
+        self._init_only = True
+        fut: asyncio.Future[Reply] = self.loop.create_future()
+        self._pending = fut
+        self._request_id = ""
+        self._t0 = time.perf_counter()
+        self._arm(init_timeout_s)
+        self._send(protocol.encode(protocol.T_ASSIGN, json.dumps(assign_meta).encode()))
+        return fut
 
     def start_warm(self, req: InvokeRequest) -> asyncio.Future[Reply]:
         self.lifecycle.move(EnvState.INVOKING)

@@ -32,7 +32,7 @@ import shutil
 import socket
 from typing import Any
 
-from lambdahost.sandbox import policy
+from lambdahost.sandbox import policy, results
 from lambdahost.sandbox.cgroups import CgroupTree
 from lambdahost.sandbox.env import Env, Reply
 from lambdahost.sandbox.types import (
@@ -76,6 +76,9 @@ class EnvironmentManager:
         self._dirty_cgroups: list[str] = []
         self._dirty_dirs: list[str] = []
         self._generic_failures = 0
+        # Provisioned concurrency: key -> (spec, number of environments to keep initialised).
+        self._targets: dict[str, tuple[EnvSpec, int]] = {}
+        self._refilling: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._restarting: asyncio.Task[None] | None = None
         self._started = False
@@ -216,7 +219,7 @@ class EnvironmentManager:
         s = self.settings
         if self._assigned + self._reserved >= s.max_environments:
             entries = [policy.IdleEntry(e.env_id, k, e.last_used)
-                       for k, st in self._idle.items() for e in st]
+                       for k, st in self._idle.items() for e in st if not e.provisioned]
             victim = policy.eviction_victim(entries)
             if victim is None:
                 raise CapacityError(f"all {s.max_environments} environments are busy")
@@ -240,6 +243,83 @@ class EnvironmentManager:
         env.key = ""  # counted as assigned from here on (start_cold sets the real key)
         self._refill()
         return env
+
+    # -- provisioned concurrency ------------------------------------------------------------------
+    async def provision(self, spec: EnvSpec, count: int) -> str | None:
+        """Keep ``count`` environments of ``spec.key`` initialised ahead of demand.
+
+        Returns None once they are all ready, or the reason one could not be
+        initialised (an init error's message, a timeout). Provisioned environments
+        serve invokes first (they sit in the key's idle stack), are never reaped
+        as idle, and are replaced when they die.
+        """
+        self._targets[spec.key] = (spec, count)
+        return await self._fill(spec.key)
+
+    def unprovision(self, key: str) -> None:
+        """Stop keeping environments of ``key``; they become ordinary warm ones."""
+        self._targets.pop(key, None)
+        for env in self._live.values():
+            if env.key == key:
+                env.provisioned = False
+
+    def provisioned(self, key: str) -> tuple[int, int]:
+        """(allocated, available): initialised provisioned envs, and those idle now."""
+        envs = [e for e in self._live.values() if e.key == key and e.provisioned]
+        ready = [e for e in envs if e.state in (EnvState.IDLE, EnvState.INVOKING)]
+        return len(ready), sum(1 for e in ready if e.state is EnvState.IDLE)
+
+    async def _fill(self, key: str) -> str | None:
+        target = self._targets.get(key)
+        if target is None or self._closed:
+            return None
+        spec, count = target
+        have = sum(1 for e in self._live.values() if e.key == key and e.provisioned)
+        errors = await asyncio.gather(
+            *(self._provision_one(spec) for _ in range(max(0, count - have))),
+            return_exceptions=True,
+        )
+        for error in errors:
+            if error is not None:
+                return str(error)
+        return None
+
+    async def _provision_one(self, spec: EnvSpec) -> str | None:
+        env = await self._acquire_generic()
+        env.provisioned = True
+        reply = await env.start_init(spec, self._assign_meta(spec, env),
+                                     self.settings.init_timeout_s)
+        if reply.kind == "ready" and env.lifecycle.alive and not env.doomed and not self._closed:
+            env.lifecycle.move(EnvState.IDLE)
+            env.last_used = self._clock.monotonic()
+            env.last_used_wall = self._clock.time()
+            if self.settings.freeze_idle:
+                env.freeze_if_idle()
+            self._idle.setdefault(spec.key, []).append(env)
+            return None
+        env.provisioned = False
+        env.kill()
+        if reply.kind == "init_error":
+            return results.init_error_reason(reply.body)
+        if reply.kind == "timeout":
+            return f"Init timed out after {self.settings.init_timeout_s:.2f} seconds"
+        return "The environment exited during init"
+
+    def _replace_provisioned(self, key: str) -> None:
+        if key not in self._targets or key in self._refilling or self._loop is None:
+            return
+        self._refilling.add(key)
+
+        async def refill() -> None:
+            try:
+                await asyncio.sleep(0.05)
+                await self._fill(key)
+            except SandboxError:
+                pass
+            finally:
+                self._refilling.discard(key)
+
+        self._loop.create_task(refill())
 
     # -- pool of generic environments ------------------------------------------------------------
     def _refill(self) -> None:
@@ -309,6 +389,8 @@ class EnvironmentManager:
 
     def _on_dead(self, env: Env) -> None:
         self._live.pop(env.env_id, None)
+        if env.provisioned and env.key and not self._closed:
+            self._replace_provisioned(env.key)
         if env.key is not None:
             self._assigned -= 1
             stack = self._idle.get(env.key)
@@ -383,7 +465,7 @@ class EnvironmentManager:
     def sweep(self) -> None:
         """Reap idle environments past ``idle_timeout_s``; retry leftover cleanups."""
         entries = [policy.IdleEntry(e.env_id, k, e.last_used)
-                   for k, st in self._idle.items() for e in st]
+                   for k, st in self._idle.items() for e in st if not e.provisioned]
         for env_id in policy.expired(entries, self._clock.monotonic(),
                                      self.settings.idle_timeout_s):
             env = self._live.get(env_id)
@@ -394,6 +476,8 @@ class EnvironmentManager:
     def discard(self, key_prefix: str) -> None:
         """Kill idle envs whose key starts with ``key_prefix``; busy ones die after their
         current invocation instead of going back to the pool."""
+        for key in [k for k in self._targets if k.startswith(key_prefix)]:
+            del self._targets[key]
         for env in list(self._live.values()):
             if env.key is None or not env.key.startswith(key_prefix):
                 continue

@@ -95,3 +95,12 @@ def tail(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return "[... log truncated ...]\n" + text[-limit:]
+
+
+def init_error_reason(body: bytes) -> str:
+    """A one-line reason from an init error body (``errorType: errorMessage``)."""
+    try:
+        data = json.loads(body)
+        return f"{data.get('errorType', 'Runtime.Unknown')}: {data.get('errorMessage', '')}"
+    except (ValueError, AttributeError):
+        return body.decode("utf-8", "replace")[:512]

@@ -26,7 +26,7 @@ def test_happy_path() -> None:
 @pytest.mark.parametrize(("start", "target"), [
     (S.GENERIC, S.INVOKING),
     (S.GENERIC, S.IDLE),
-    (S.INITIALIZING, S.IDLE),
+    (S.INITIALIZING, S.GENERIC),
     (S.IDLE, S.INITIALIZING),
     (S.INVOKING, S.INVOKING),
     (S.DEAD, S.GENERIC),
@@ -39,6 +39,14 @@ def test_illegal_moves_raise(start: S, target: S) -> None:
     assert err.value.entity == "env-7"
     assert err.value.current is start and err.value.target is target
     assert lc.state is start
+
+
+def test_pre_initialised_env_goes_idle_when_ready() -> None:
+    lc = EnvLifecycle("env-2")
+    lc.move(S.INITIALIZING)
+    lc.move(S.IDLE)
+    lc.move(S.INVOKING)
+    assert lc.state is S.INVOKING
 
 
 def test_every_state_can_die_except_dead() -> None:
