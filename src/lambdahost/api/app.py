@@ -23,6 +23,7 @@ from lambdahost.api.routes import (
     event_invoke_config,
     functions,
     invoke,
+    provisioned,
     tags,
     versions,
 )
@@ -62,6 +63,7 @@ def build_lambda_router(platform: Platform) -> Router:
     tags.register(router, platform)
     event_invoke_config.register(router, platform)
     concurrency.register(router, platform)
+    provisioned.register(router, platform)
     esm_routes.register(router, platform)
     durable_routes.register(router, platform)
     return router

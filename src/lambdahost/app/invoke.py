@@ -83,9 +83,13 @@ class InvokeService:
         return await self.functions.resolve(name, qualifier, self.rng.random())
 
     async def _spec(self, resolved: Resolved) -> EnvSpec:
+        return await self.spec_for(resolved)
+
+    async def spec_for(self, resolved: Resolved, init_type: str = "on-demand") -> EnvSpec:
+        """The environment spec of a resolved version (cached for on-demand inits)."""
         row = resolved.row
         key = f"{row.function_name}:{row.version}:{row.revision_id}"
-        spec = self._specs.get(key)
+        spec = self._specs.get(key) if init_type == "on-demand" else None
         if spec is not None:
             return spec
         config = row.config
@@ -105,6 +109,7 @@ class InvokeService:
             endpoint_url=self.identity.endpoint,
             log_format=logging_config.get("LogFormat", "Text"),
             log_level=logging_config.get("ApplicationLogLevel"),
+            init_type=init_type,
         )
         customer = (config.get("Environment") or {}).get("Variables") or {}
         spec = EnvSpec(
@@ -118,8 +123,10 @@ class InvokeService:
             timeout_s=int(config["Timeout"]),
             ephemeral_mb=int((config.get("EphemeralStorage") or {}).get("Size", 512)),
             environ=build_environ(ctx, customer, self.clock.time()),
+            init_type=init_type,
         )
-        self._specs[key] = spec
+        if init_type == "on-demand":
+            self._specs[key] = spec
         return spec
 
     async def invoke_sync(

@@ -22,6 +22,7 @@ from lambdahost.app.functions import FunctionService
 from lambdahost.app.invoke import InvokeService, PlatformIdentity
 from lambdahost.app.invoke_configs import Destinations, InvokeConfigService
 from lambdahost.app.logs import LogStore
+from lambdahost.app.provisioned import ProvisionedService
 from lambdahost.app.storethread import StoreThread
 from lambdahost.core.arns import ArnFactory
 from lambdahost.core.clock import Clock, SystemClock
@@ -75,6 +76,7 @@ class Platform:
             ),
             self.clock,
         )
+        self.provisioned = ProvisionedService(self)
         self.destinations = Destinations(self)
         self.invoke_configs = InvokeConfigService(self, self.destinations)
         self.dispatcher = EventDispatcher(self, workers=settings.event_workers)
@@ -88,6 +90,7 @@ class Platform:
         # Started in this order after the store and sandbox; stopped in reverse.
         self.components: list[Component] = [
             self.concurrency,
+            self.provisioned,
             self.sqs,
             self.dispatcher,
             self.esm,

@@ -441,12 +441,14 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         from lambdahost.store.invoke_configs import InvokeConfigRepo
+        from lambdahost.store.provisioned import ProvisionedRepo
 
         self.db = db
         self.functions = FunctionRepo(db)
         self.code = CodeRepo(db)
         self.events = EventRepo(db)
         self.invoke_configs = InvokeConfigRepo(db)
+        self.provisioned = ProvisionedRepo(db)
 
     def close(self) -> None:
         self.db.close()
