@@ -19,6 +19,7 @@ from lambdahost.api import internal
 from lambdahost.api.http import Request, Response
 from lambdahost.api.router import Router
 from lambdahost.api.routes import (
+    capacity,
     concurrency,
     event_invoke_config,
     functions,
@@ -64,6 +65,7 @@ def build_lambda_router(platform: Platform) -> Router:
     event_invoke_config.register(router, platform)
     concurrency.register(router, platform)
     provisioned.register(router, platform)
+    capacity.register(router, platform)
     esm_routes.register(router, platform)
     durable_routes.register(router, platform)
     return router

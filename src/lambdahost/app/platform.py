@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lambdahost.app.aliases import AliasService
+from lambdahost.app.capacity import CapacityService
 from lambdahost.app.code import CodeCache
 from lambdahost.app.component import Component
 from lambdahost.app.concurrency import ConcurrencyService
@@ -77,6 +78,7 @@ class Platform:
             self.clock,
         )
         self.provisioned = ProvisionedService(self)
+        self.capacity = CapacityService(self)
         self.destinations = Destinations(self)
         self.invoke_configs = InvokeConfigService(self, self.destinations)
         self.dispatcher = EventDispatcher(self, workers=settings.event_workers)

@@ -440,6 +440,7 @@ class Store:
     """All repositories over one database connection."""
 
     def __init__(self, db: Database) -> None:
+        from lambdahost.store.capacity import CapacityRepo
         from lambdahost.store.invoke_configs import InvokeConfigRepo
         from lambdahost.store.provisioned import ProvisionedRepo
 
@@ -449,6 +450,7 @@ class Store:
         self.events = EventRepo(db)
         self.invoke_configs = InvokeConfigRepo(db)
         self.provisioned = ProvisionedRepo(db)
+        self.capacity = CapacityRepo(db)
 
     def close(self) -> None:
         self.db.close()
