@@ -69,6 +69,19 @@ class Destinations:
             f"functions and SQS queues; {arn} is neither."
         )
 
+    async def validate_queue(self, arn: Any, member: str) -> str:
+        """A dead-letter target: an SQS queue that exists."""
+        if not isinstance(arn, str) or not _SQS_ARN.fullmatch(arn):
+            raise invalid_parameter(
+                f"The provided {member} is invalid: lambdahost delivers dead letters to SQS "
+                f"queues; {arn} is not an SQS queue ARN."
+            )
+        if not await self.platform.sqs.queue_exists(arn):
+            raise invalid_parameter(
+                f"The provided {member} is invalid: the queue {arn} does not exist."
+            )
+        return arn
+
     async def deliver(self, arn: str, record: Mapping[str, Any]) -> None:
         body = json.dumps(record)
         function = _FUNCTION_ARN.fullmatch(arn)

@@ -379,5 +379,108 @@ def event_queue(endpoint_url: str | None, data_dir: Path | None) -> None:
         click.echo(f"  {row['FunctionName']:<32} {row['Depth']:>8}")
 
 
+def _failure_queues(client: Any, name: str) -> list[str]:
+    """The function's DLQ and any SQS on-failure destinations (as queue ARNs)."""
+    queues: list[str] = []
+    config = client.get_function_configuration(FunctionName=name)
+    dlq = (config.get("DeadLetterConfig") or {}).get("TargetArn")
+    if dlq:
+        queues.append(dlq)
+    for item in client.list_function_event_invoke_configs(FunctionName=name)[
+        "FunctionEventInvokeConfigs"
+    ]:
+        target = ((item.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if target and ":sqs:" in target and target not in queues:
+            queues.append(target)
+    return queues
+
+
+def _sqs_client(target: Any) -> Any:
+    import boto3
+
+    return boto3.client(
+        "sqs",
+        endpoint_url=target.endpoint,
+        region_name=target.region,
+        aws_access_key_id=target.access_key_id,
+        aws_secret_access_key=target.secret_access_key,
+    )
+
+
+def _queue_url(sqs: Any, arn: str) -> str:
+    account, queue = arn.split(":")[4], arn.split(":")[5]
+    return str(sqs.get_queue_url(QueueName=queue, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+
+def _original_payload(body: str) -> str:
+    """A DLQ message is the event itself; an on-failure record wraps it in requestPayload."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(data, dict) and "requestContext" in data and "requestPayload" in data:
+        return json.dumps(data["requestPayload"])
+    return body
+
+
+@main.command()
+@click.argument("name")
+@click.option("--limit", default=10, show_default=True, help="Messages to show per queue.")
+@_endpoint_option
+def dlq(name: str, limit: int, endpoint_url: str | None, data_dir: Path | None) -> None:
+    """Show the failed events of function NAME (its DLQ and on-failure queues)."""
+    target = resolve_target(endpoint_url, data_dir)
+    client = lambda_client(target)
+    queues = _failure_queues(client, name)
+    if not queues:
+        click.echo(f"{name} has no dead-letter queue or on-failure queue")
+        return
+    sqs = _sqs_client(target)
+    for arn in queues:
+        url = _queue_url(sqs, arn)
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        click.echo(f"{arn}: {attributes.get('ApproximateNumberOfMessages', '?')} messages")
+        messages = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, limit),
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        for message in messages[:limit]:
+            error = (message.get("MessageAttributes") or {}).get("ErrorMessage", {})
+            reason = f"  ({error.get('StringValue')})" if error else ""
+            click.echo(f"  {message['MessageId']}  {message['Body'][:200]}{reason}")
+
+
+@main.command()
+@click.argument("name")
+@click.option(
+    "--queue", "queue_arn", default=None, help="Only this queue (default: all of NAME's)."
+)
+@_endpoint_option
+def redrive(
+    name: str, queue_arn: str | None, endpoint_url: str | None, data_dir: Path | None
+) -> None:
+    """Replay NAME's failed events: each is invoked again (Event) and removed from its queue."""
+    target = resolve_target(endpoint_url, data_dir)
+    client = lambda_client(target)
+    sqs = _sqs_client(target)
+    total = 0
+    for arn in [queue_arn] if queue_arn else _failure_queues(client, name):
+        url = _queue_url(sqs, arn)
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                payload = _original_payload(message["Body"]).encode()
+                client.invoke(FunctionName=name, InvocationType="Event", Payload=payload)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                total += 1
+    click.echo(f"redrove {total} event{'s' if total != 1 else ''} to {name}")
+
+
 if __name__ == "__main__":
     main()

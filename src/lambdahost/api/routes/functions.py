@@ -11,8 +11,18 @@ from lambdahost.app.platform import Platform
 def register(router: Router, platform: Platform) -> None:
     functions = platform.functions
 
+    async def check_dead_letter_target(body: object) -> None:
+        """A DeadLetterConfig must name a queue that exists (checked before anything is stored)."""
+        if not isinstance(body, dict):
+            return
+        target = (body.get("DeadLetterConfig") or {}).get("TargetArn")
+        if target:
+            await platform.destinations.validate_queue(target, "DeadLetterConfig.TargetArn")
+
     async def create_function(request: Request) -> Response:
-        return json_response(await functions.create(request.json()), 201)
+        body = request.json()
+        await check_dead_letter_target(body)
+        return json_response(await functions.create(body), 201)
 
     async def list_functions(request: Request) -> Response:
         all_versions = request.q("FunctionVersion") == "ALL"
@@ -34,7 +44,9 @@ def register(router: Router, platform: Platform) -> None:
 
     async def update_configuration(request: Request) -> Response:
         name = unqualified_name(request)
-        return json_response(await functions.update_configuration(name, request.json()))
+        body = request.json()
+        await check_dead_letter_target(body)
+        return json_response(await functions.update_configuration(name, body))
 
     async def update_code(request: Request) -> Response:
         name = unqualified_name(request)
