@@ -187,7 +187,7 @@ class ProvisionedService:
         if target.key is not None:
             self.platform.manager.unprovision(target.key)
 
-    def utilization(self, name: str) -> "list[dict[str, Any]]":
+    def utilization(self, name: str) -> list[dict[str, Any]]:
         """Per configuration: requested, allocated and available environments."""
         rows = []
         for (function, qualifier), target in sorted(self._targets.items()):
