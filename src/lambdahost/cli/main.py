@@ -125,6 +125,7 @@ def up(
         click.echo("Use it from boto3 and the AWS CLI with:")
         click.echo(f"  export AWS_ENDPOINT_URL_LAMBDA={settings.endpoint}")
         click.echo(f"  export AWS_ENDPOINT_URL_STS={settings.endpoint}")
+        click.echo(f"  export AWS_ENDPOINT_URL_SQS={settings.endpoint}")
         click.echo(f"  export AWS_ACCESS_KEY_ID={keys.access_key_id}")
         click.echo(f"  export AWS_SECRET_ACCESS_KEY={keys.secret_access_key}")
         click.echo(f"  export AWS_DEFAULT_REGION={settings.region}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -133,11 +133,3 @@ def sequence_number(counter: int) -> str:
 
 def dedup_key(dedup_id: str, group_id: str | None, per_group: bool) -> str:
     return f"{group_id}\x1f{dedup_id}" if per_group and group_id is not None else dedup_id
-
-
-def retention_expiry(sent_at: float, retention_s: int) -> float:
-    return sent_at + retention_s
-
-
-def seqs(values: Sequence[Candidate]) -> list[int]:
-    return [c.seq for c in values]

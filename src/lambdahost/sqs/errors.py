@@ -25,7 +25,9 @@ QUERY_ERROR_HEADER = "x-amzn-query-error"
 MAX_BATCH_BYTES = 1_048_576
 
 
-def sqs_error(shape: str, message: str, query_code: str | None = None, status: int = 400) -> ApiError:
+def sqs_error(
+    shape: str, message: str, query_code: str | None = None, status: int = 400
+) -> ApiError:
     """An SQS error: ``shape`` is the botocore shape name, ``query_code`` the legacy code."""
     kind = "Sender" if status < 500 else "Receiver"
     return ApiError(
@@ -104,7 +106,9 @@ def invalid_parameter(message: str) -> ApiError:
 
 
 def invalid_value(parameter: str, value: object, reason: str) -> ApiError:
-    return invalid_parameter(f"Value {value} for parameter {parameter} is invalid. Reason: {reason}")
+    return invalid_parameter(
+        f"Value {value} for parameter {parameter} is invalid. Reason: {reason}"
+    )
 
 
 def not_for_queue_type(parameter: str, value: object) -> ApiError:

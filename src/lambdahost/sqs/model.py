@@ -27,6 +27,8 @@ ARN_RE = re.compile(r"arn:aws[a-zA-Z-]*:sqs:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_.-
 BATCH_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")
 ATTRIBUTE_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 DEDUP_ID_RE = re.compile(r"[!-~]{1,128}")
+# Allowed: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
+_INVALID_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 MAX_MESSAGE_BYTES = 1_048_576
 MAX_MESSAGE_ATTRIBUTES = 10
@@ -118,9 +120,7 @@ def validate_queue_name(name: str, fifo_attribute: str | None) -> bool:
     """Check a CreateQueue name against its FifoQueue attribute; return whether it is FIFO."""
     wants_fifo = (fifo_attribute or "").lower() == "true"
     if wants_fifo or name.endswith(".fifo"):
-        if not FIFO_NAME_RE.fullmatch(name) or (
-            fifo_attribute is not None and not wants_fifo
-        ):
+        if not FIFO_NAME_RE.fullmatch(name) or (fifo_attribute is not None and not wants_fifo):
             raise errors.invalid_parameter(
                 "The name of a FIFO queue can only include alphanumeric characters, hyphens, "
                 "or underscores, must end with .fifo suffix and be 1 to 80 in length."
@@ -163,7 +163,9 @@ def parse_redrive_policy(text: str) -> RedrivePolicy:
     except (TypeError, ValueError):
         raise bad("Invalid value for maxReceiveCount: " + str(count) + ".") from None
     if not 1 <= number <= 1000:
-        raise bad(f"Invalid value for maxReceiveCount: {number}, valid values are from 1 to 1000 both inclusive.")
+        raise bad(
+            f"Invalid value for maxReceiveCount: {number}, valid values are from 1 to 1000 both inclusive."
+        )
     if parse_arn(target) is None:
         raise bad("Dead letter target does not exist.")
     return RedrivePolicy(target, number)
@@ -206,8 +208,10 @@ def normalize_attributes(given: Mapping[str, Any], fifo: bool, *, creating: bool
                 raise errors.invalid_attribute_value(name)
             out[name] = value
         elif name == "RedrivePolicy":
-            out[name] = "" if value == "" and not creating else canonical_redrive(
-                parse_redrive_policy(value)
+            out[name] = (
+                ""
+                if value == "" and not creating
+                else canonical_redrive(parse_redrive_policy(value))
             )
         else:
             out[name] = value
@@ -258,16 +262,9 @@ def select_attribute_names(names: list[str]) -> set[str]:
 
 def check_body(body: str) -> None:
     """Reject characters outside the XML character set SQS accepts."""
-    for char in body:
-        code = ord(char)
-        if (
-            code in (0x9, 0xA, 0xD)
-            or 0x20 <= code <= 0xD7FF
-            or 0xE000 <= code <= 0xFFFD
-            or 0x10000 <= code <= 0x10FFFF
-        ):
-            continue
-        raise errors.invalid_message_contents(char)
+    found = _INVALID_CHAR.search(body)
+    if found is not None:
+        raise errors.invalid_message_contents(found.group())
 
 
 def validate_message_attributes(attributes: Any) -> dict[str, dict[str, str]]:
@@ -353,9 +350,7 @@ def validate_system_attributes(attributes: Any) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for name, value in attributes.items():
         if name != "AWSTraceHeader":
-            raise errors.invalid_parameter(
-                f"Message system attribute name '{name}' is invalid."
-            )
+            raise errors.invalid_parameter(f"Message system attribute name '{name}' is invalid.")
         if (
             not isinstance(value, dict)
             or value.get("DataType") != "String"

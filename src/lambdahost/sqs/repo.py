@@ -174,9 +174,7 @@ class QueueRepo:
         )
 
     def set_tags(self, queue_id: int, tags: dict[str, str]) -> None:
-        self.db.execute(
-            "UPDATE sqs_queues SET tags = ? WHERE id = ?", (json.dumps(tags), queue_id)
-        )
+        self.db.execute("UPDATE sqs_queues SET tags = ? WHERE id = ?", (json.dumps(tags), queue_id))
 
     def dead_letter_sources(self, target_arn: str) -> list[str]:
         rows = self.db.execute(
@@ -308,48 +306,73 @@ class MessageRepo:
         dead_letter: DeadLetter | None,
     ) -> ReceiveOutcome:
         """Receive up to ``limit`` messages: make them invisible and give them new receipts."""
-        outcome = ReceiveOutcome()
+        return self.receive_many(queue_id, fifo, now, [(limit, visibility_s)], dead_letter)[0]
+
+    def receive_many(
+        self,
+        queue_id: int,
+        fifo: bool,
+        now: float,
+        takers: list[tuple[int, float]],
+        dead_letter: DeadLetter | None,
+    ) -> list[ReceiveOutcome]:
+        """Serve several receives, each (limit, visibility timeout), from one scan of the queue.
+
+        Messages go to the takers in queue order. Redrives and expiries are shared news:
+        every outcome reports them, so empty-handed receivers look again at once.
+        """
+        outcomes = [ReceiveOutcome() for _ in takers]
+        total = sum(limit for limit, _ in takers)
         with self.db.transaction():
-            rows = self._candidates(queue_id, fifo, now, limit + 20)
+            rows = self._candidates(queue_id, fifo, now, total + 20)
             by_seq = {int(r[0]): r for r in rows}
             plan = plan_receive(
                 (Candidate(int(r[0]), int(r[8]), float(r[13]), r[10]) for r in rows),
                 now,
-                limit,
+                total,
                 dead_letter.max_receive_count if dead_letter else None,
             )
-            if plan.deliver:
-                tokens = {seq: new_token() for seq in plan.deliver}
-                self.db.execute_many(
-                    "UPDATE sqs_messages SET visible_at = ?, receive_count = receive_count + 1,"
-                    " first_received_at = COALESCE(first_received_at, ?), receipt = ? WHERE seq = ?",
-                    [(now + visibility_s, now, tokens[s], s) for s in plan.deliver],
-                )
-                for seq in plan.deliver:
+            updates: list[tuple[float, float, str, int]] = []
+            start = 0
+            for outcome, (limit, visibility_s) in zip(outcomes, takers, strict=True):
+                for seq in plan.deliver[start : start + limit]:
+                    token = new_token()
+                    updates.append((now + visibility_s, now, token, seq))
                     m = _message(by_seq[seq])
                     outcome.messages.append(
                         replace(
                             m,
                             receive_count=m.receive_count + 1,
                             first_received_at=m.first_received_at or now,
-                            receipt=tokens[seq],
+                            receipt=token,
                         )
                     )
+                start += limit
+            if updates:
+                self.db.execute_many(
+                    "UPDATE sqs_messages SET visible_at = ?, receive_count = receive_count + 1,"
+                    " first_received_at = COALESCE(first_received_at, ?), receipt = ? WHERE seq = ?",
+                    updates,
+                )
             if plan.redrive and dead_letter is not None:
                 self._move(plan.redrive, by_seq, dead_letter, now)
-                outcome.redriven = len(plan.redrive)
             if plan.expire:
                 self.db.execute_many(
                     "DELETE FROM sqs_messages WHERE seq = ?", [(s,) for s in plan.expire]
                 )
-                outcome.expired = len(plan.expire)
-            if not plan.deliver:
+            next_visible = None
+            if any(not o.messages for o in outcomes):
                 nxt = self.db.execute(
                     "SELECT MIN(visible_at) FROM sqs_messages WHERE queue_id = ? AND visible_at > ?",
                     (queue_id, now),
                 )
-                outcome.next_visible_at = float(nxt[0][0]) if nxt and nxt[0][0] is not None else None
-        return outcome
+                next_visible = float(nxt[0][0]) if nxt and nxt[0][0] is not None else None
+            for outcome in outcomes:
+                outcome.redriven = len(plan.redrive) if dead_letter is not None else 0
+                outcome.expired = len(plan.expire)
+                if not outcome.messages:
+                    outcome.next_visible_at = next_visible
+        return outcomes
 
     def _move(
         self, seqs: list[int], by_seq: dict[int, Row], target: DeadLetter, now: float
@@ -390,17 +413,12 @@ class MessageRepo:
             )
         self.db.execute_many("DELETE FROM sqs_messages WHERE seq = ?", [(s,) for s in seqs])
 
-    def delete(self, queue_id: int, receipts: list[tuple[int, str]]) -> int:
+    def delete(self, queue_id: int, receipts: list[tuple[int, str]]) -> None:
         """Delete messages by (seq, receipt token); a stale receipt deletes nothing."""
-        deleted = 0
-        for seq, token in receipts:
-            rows = self.db.execute(
-                "DELETE FROM sqs_messages WHERE seq = ? AND queue_id = ? AND receipt = ?"
-                " RETURNING seq",
-                (seq, queue_id, token),
-            )
-            deleted += len(rows)
-        return deleted
+        self.db.execute_many(
+            "DELETE FROM sqs_messages WHERE seq = ? AND queue_id = ? AND receipt = ?",
+            [(seq, queue_id, token) for seq, token in receipts],
+        )
 
     def change_visibility(
         self, queue_id: int, seq: int, token: str, visible_at: float, now: float
@@ -425,6 +443,8 @@ class MessageRepo:
 
     def sweep(self, now: float) -> int:
         """Drop messages past their retention period and expired deduplication records."""
-        gone = self.db.execute("DELETE FROM sqs_messages WHERE expires_at <= ? RETURNING seq", (now,))
+        gone = self.db.execute(
+            "DELETE FROM sqs_messages WHERE expires_at <= ? RETURNING seq", (now,)
+        )
         self.db.execute("DELETE FROM sqs_dedup WHERE expires_at <= ?", (now,))
         return len(gone)

@@ -23,22 +23,33 @@ Internal Python API for the rest of lambdahost (all ``async``, queues by ARN):
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
+import functools
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lambdahost.api.services import Service
 from lambdahost.errors import ApiError, StoreConflict
-from lambdahost.sqs import errors, model
-from lambdahost.sqs.delivery import Receipt, decode_receipt, encode_receipt, system_attributes
-from lambdahost.sqs.digest import md5_of_attributes, md5_of_body
-from lambdahost.sqs.repo import DeadLetter, MessageRepo, NewMessage, QueueRepo, QueueRow
-from lambdahost.sqs.waiting import Arrivals, GroupCommit
+from lambdahost.sqs import errors, model, ops
+from lambdahost.sqs.delivery import (
+    Receipt,
+    decode_receipt,
+    encode_receipt,
+    system_attributes,
+)
+from lambdahost.sqs.repo import (
+    DeadLetter,
+    MessageRepo,
+    NewMessage,
+    QueueRepo,
+    QueueRow,
+    ReceiveOutcome,
+    StoredMessage,
+)
+from lambdahost.sqs.sending import SendEntry, SendResult, prepare
+from lambdahost.sqs.waiting import Arrivals, GroupCommit, sleep_until
 from lambdahost.store import Store
 
 if TYPE_CHECKING:
@@ -57,25 +68,6 @@ class QueueInfo:
     url: str
     fifo: bool
     visibility_timeout: int
-
-
-@dataclass(frozen=True)
-class SendEntry:
-    body: Any
-    message_attributes: Any = None
-    system_attributes: Any = None
-    delay_seconds: int | None = None
-    group_id: Any = None
-    dedup_id: Any = None
-
-
-@dataclass(frozen=True)
-class SendResult:
-    message_id: str
-    md5_of_body: str
-    md5_of_attributes: str | None
-    md5_of_system_attributes: str | None
-    sequence_number: str | None
 
 
 @dataclass(frozen=True)
@@ -285,61 +277,6 @@ class SqsBackend:
 
     # -- messages ----------------------------------------------------------------
 
-    def _prepare(
-        self, row: QueueRow, attributes: dict[str, str], entry: SendEntry, sender: str, now: float
-    ) -> tuple[NewMessage, SendResult]:
-        body = entry.body
-        if not isinstance(body, str) or body == "":
-            raise errors.missing_parameter("MessageBody")
-        model.check_body(body)
-        user = model.validate_message_attributes(entry.message_attributes)
-        system = model.validate_system_attributes(entry.system_attributes)
-        limit = int(attributes["MaximumMessageSize"])
-        if model.message_size(body, user) > limit:
-            raise errors.message_too_long(limit)
-        delay = entry.delay_seconds
-        if delay is not None and not 0 <= delay <= 900:
-            raise errors.invalid_value(
-                "DelaySeconds", delay, "DelaySeconds must be >= 0 and <= 900."
-            )
-        group, dedup, key = entry.group_id, entry.dedup_id, None
-        if group is not None and (not isinstance(group, str) or not model.DEDUP_ID_RE.fullmatch(group)):
-            raise errors.invalid_value("MessageGroupId", group, "MessageGroupId is invalid.")
-        if row.fifo:
-            if delay:
-                raise errors.not_for_queue_type("DelaySeconds", delay)
-            if group is None:
-                raise errors.missing_parameter("MessageGroupId")
-            if dedup is None:
-                if attributes.get("ContentBasedDeduplication") != "true":
-                    raise errors.invalid_parameter(
-                        "The queue should either have ContentBasedDeduplication enabled or "
-                        "MessageDeduplicationId provided explicitly"
-                    )
-                dedup = hashlib.sha256(body.encode()).hexdigest()
-            elif not isinstance(dedup, str) or not model.DEDUP_ID_RE.fullmatch(dedup):
-                raise errors.invalid_value(
-                    "MessageDeduplicationId", dedup, "MessageDeduplicationId is invalid."
-                )
-            key = f"{group}\x1f{dedup}" if attributes.get("DeduplicationScope") == "messageGroup" else dedup
-            delay = 0
-        elif dedup is not None:
-            raise errors.not_for_queue_type("MessageDeduplicationId", dedup)
-        if delay is None:
-            delay = int(attributes["DelaySeconds"])
-        retention = int(attributes["MessageRetentionPeriod"])
-        message_id = str(uuid.uuid4())
-        md5_body = md5_of_body(body)
-        system_values = {k: v["StringValue"] for k, v in system.items()}
-        message = NewMessage(
-            message_id, body, md5_body, user, system_values, sender, now, now + delay,
-            now + retention, group, dedup if row.fifo else None, key,
-        )
-        result = SendResult(
-            message_id, md5_body, md5_of_attributes(user), md5_of_attributes(system), None
-        )
-        return message, result
-
     async def send(
         self, row: QueueRow, entries: list[SendEntry], sender: str
     ) -> list[SendResult | ApiError]:
@@ -350,7 +287,7 @@ class SqsBackend:
         ready: list[tuple[int, NewMessage]] = []
         for index, entry in enumerate(entries):
             try:
-                message, result = self._prepare(row, attributes, entry, sender, now)
+                message, result = prepare(row.fifo, attributes, entry, sender, now)
             except ApiError as error:
                 results.append(error)
                 continue
@@ -359,22 +296,25 @@ class SqsBackend:
         if not ready:
             return results
         messages = [m for _, m in ready]
-        outcomes = await self._write(
-            lambda s: MessageRepo(s.db).send_many(
-                row.id, row.fifo, messages, now, model.DEDUP_WINDOW_S
-            )
+        outcomes = await self._writes.run_merged(
+            ("send", row.id),
+            messages,
+            functools.partial(ops.send_now, queue_id=row.id, fifo=row.fifo, clock=self.clock),
         )
         for (index, _), outcome in zip(ready, outcomes, strict=True):
             done = results[index]
             assert isinstance(done, SendResult)
             results[index] = SendResult(
-                outcome.message_id, done.md5_of_body, done.md5_of_attributes,
-                done.md5_of_system_attributes, outcome.sequence_number,
+                outcome.message_id,
+                done.md5_of_body,
+                done.md5_of_attributes,
+                done.md5_of_system_attributes,
+                outcome.sequence_number,
             )
         self._arrivals.notify(row.id)
         return results
 
-    def _received(self, row: QueueRow, m: Any) -> ReceivedMessage:
+    def _received(self, row: QueueRow, m: StoredMessage) -> ReceivedMessage:
         values = system_attributes(
             sender_id=m.sender_id,
             sent_at=m.sent_at,
@@ -410,11 +350,7 @@ class SqsBackend:
             waiter = self._arrivals.register(row.id)
             try:
                 dead_letter = await self._dead_letter(row)
-                outcome = await self._write(
-                    lambda s, dl=dead_letter: MessageRepo(s.db).receive(  # type: ignore[misc]
-                        row.id, row.fifo, self.clock.time(), max_messages, visibility, dl
-                    )
-                )
+                outcome = await self._receive_once(row, max_messages, visibility, dead_letter)
                 if outcome.redriven and dead_letter is not None:
                     self._arrivals.notify(dead_letter.queue_id)
                 if outcome.messages:
@@ -426,12 +362,40 @@ class SqsBackend:
                     return []
                 pause = min(remaining, SAFETY_POLL_S)
                 if outcome.next_visible_at is not None:
-                    pause = min(pause, max(0.0, outcome.next_visible_at - self.clock.time()) + 0.005)
-                await _sleep_until(waiter, pause, interrupt)
+                    pause = min(
+                        pause, max(0.0, outcome.next_visible_at - self.clock.time()) + 0.005
+                    )
+                await sleep_until(waiter, pause, interrupt)
                 if interrupt is not None and interrupt.is_set():
                     return []
             finally:
                 self._arrivals.discard(row.id, waiter)
+
+    async def _receive_once(
+        self, row: QueueRow, limit: int, visibility: float, dead_letter: DeadLetter | None
+    ) -> ReceiveOutcome:
+        """One look at the queue. Standard queues merge concurrent receives into one scan;
+        FIFO receives stay apart, so one message group never goes to two receivers."""
+        if row.fifo:
+            return await self._write(
+                functools.partial(
+                    ops.receive_now,
+                    queue_id=row.id,
+                    clock=self.clock,
+                    limit=limit,
+                    visibility_s=visibility,
+                    dead_letter=dead_letter,
+                )
+            )
+        [outcome] = await self._writes.run_merged(
+            ("receive", row.id, dead_letter),
+            [(limit, visibility)],
+            functools.partial(
+                ops.receive_many_now, queue_id=row.id, clock=self.clock, dead_letter=dead_letter
+            ),
+        )
+        result: ReceiveOutcome = outcome
+        return result
 
     def _receipts(self, row: QueueRow, handles: list[Any]) -> list[Receipt | ApiError]:
         out: list[Receipt | ApiError] = []
@@ -447,7 +411,9 @@ class SqsBackend:
         receipts = self._receipts(row, handles)
         valid = [(r.seq, r.token) for r in receipts if isinstance(r, Receipt)]
         if valid:
-            await self._write(lambda s: MessageRepo(s.db).delete(row.id, valid))
+            await self._writes.run_merged(
+                ("delete", row.id), valid, functools.partial(ops.delete_now, queue_id=row.id)
+            )
             if row.fifo:
                 self._arrivals.notify(row.id)
         return [r if isinstance(r, ApiError) else None for r in receipts]
@@ -458,7 +424,7 @@ class SqsBackend:
         receipts = self._receipts(row, [h for h, _ in items])
         results: list[ApiError | None] = []
         todo: list[tuple[int, Receipt, int]] = []
-        for index, (receipt, (handle, timeout)) in enumerate(zip(receipts, items, strict=True)):
+        for index, (receipt, (_, timeout)) in enumerate(zip(receipts, items, strict=True)):
             if isinstance(receipt, ApiError):
                 results.append(receipt)
             elif not isinstance(timeout, int) or not 0 <= timeout <= model.MAX_VISIBILITY_S:
@@ -474,7 +440,9 @@ class SqsBackend:
         def apply(store: Store) -> list[bool]:
             now = self.clock.time()
             repo = MessageRepo(store.db)
-            return [repo.change_visibility(row.id, r.seq, r.token, now + t, now) for _, r, t in todo]
+            return [
+                repo.change_visibility(row.id, r.seq, r.token, now + t, now) for _, r, t in todo
+            ]
 
         if todo:
             changed = await self._write(apply)
@@ -535,21 +503,6 @@ class SqsBackend:
         [error] = await self.change_visibility(row, [(receipt_handle, timeout_s)])
         if error is not None:
             raise error
-
-
-async def _sleep_until(
-    waiter: asyncio.Future[None], timeout: float, interrupt: asyncio.Event | None
-) -> None:
-    """Sleep until a wakeup, the timeout, or the interrupt event (whichever comes first)."""
-    if interrupt is None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        return
-    stopper = asyncio.ensure_future(interrupt.wait())
-    try:
-        await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
 
 
 def build_service(platform: Platform) -> Service:
