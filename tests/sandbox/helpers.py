@@ -18,7 +18,7 @@ from lambdahost.sandbox import (
 
 T = TypeVar("T")
 
-FNS = '''
+FNS = """
 import ctypes, json, logging, os, subprocess, sys, time
 print("init-line")
 
@@ -100,12 +100,13 @@ def write_code(event, context):
     return 0
 
 notcallable = 5
-'''
+"""
 
 
 def run(tmp_path: Path, body: Callable[[EnvironmentManager], Awaitable[T]], **kw: Any) -> T:
-    settings = SandboxSettings(work_dir=str(tmp_path / "work"), pool_size=kw.pop("pool_size", 2),
-                               **kw)
+    settings = SandboxSettings(
+        work_dir=str(tmp_path / "work"), pool_size=kw.pop("pool_size", 2), **kw
+    )
 
     async def main() -> T:
         m = EnvironmentManager(settings)
@@ -120,22 +121,39 @@ def run(tmp_path: Path, body: Callable[[EnvironmentManager], Awaitable[T]], **kw
 
 def mkspec(code: str, handler: str, key: str | None = None, **kw: Any) -> EnvSpec:
     name = kw.pop("function_name", "fn")
-    environ = {"AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(kw.get("memory_mb", 128)),
-               "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-               "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/22/[$LATEST]abc", "LANG": "en_US.UTF-8",
-               "PATH": "/usr/local/bin:/usr/bin:/bin", "TZ": ":UTC"}
-    base: dict[str, Any] = dict(key=key or handler, function_name=name, version="$LATEST",
-                                code_dir=code, handler=handler, runtime="python3.12",
-                                memory_mb=128, timeout_s=3, ephemeral_mb=512, environ=environ)
+    environ = {
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(kw.get("memory_mb", 128)),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/22/[$LATEST]abc",
+        "LANG": "en_US.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "TZ": ":UTC",
+    }
+    base: dict[str, Any] = dict(
+        key=key or handler,
+        function_name=name,
+        version="$LATEST",
+        code_dir=code,
+        handler=handler,
+        runtime="python3.12",
+        memory_mb=128,
+        timeout_s=3,
+        ephemeral_mb=512,
+        environ=environ,
+    )
     base.update(kw)
     return EnvSpec(**base)
 
 
 def req(rid: str = "req-1", payload: bytes = b'{"a": 1}', **kw: Any) -> InvokeRequest:
-    return InvokeRequest(request_id=rid, payload=payload,
-                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:fn",
-                         **kw)
+    return InvokeRequest(
+        request_id=rid,
+        payload=payload,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:fn",
+        **kw,
+    )
 
 
 def alive(pid: int) -> bool:
@@ -157,5 +175,3 @@ async def wait_dead(pid: int, timeout: float = 3.0) -> bool:
             return True
         await asyncio.sleep(0.01)
     return False
-
-

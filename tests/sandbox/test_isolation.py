@@ -17,6 +17,7 @@ from tests.sandbox.helpers import mkspec, req, run, wait_dead
 
 # -- timeouts and crashes --------------------------------------------------------------------------
 
+
 def test_timeout_kills_env_and_next_invoke_is_cold(tmp_path: Path, code: str) -> None:
     async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult, int]:
         spec = mkspec(code, "fns.sleepy", timeout_s=1)
@@ -31,21 +32,31 @@ def test_timeout_kills_env_and_next_invoke_is_cold(tmp_path: Path, code: str) ->
 
     r, again, _ = run(tmp_path, body)
     assert r.outcome is Outcome.TIMEOUT and r.error_type == "Sandbox.Timedout"
-    assert r.payload == (b'{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: req-t '
-                         b'Error: Task timed out after 1.00 seconds"}')
-    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z req-t Task timed out after "
-                     r"1\.00 seconds$", r.log, re.M)
+    assert r.payload == (
+        b'{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: req-t '
+        b'Error: Task timed out after 1.00 seconds"}'
+    )
+    assert re.search(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z req-t Task timed out after "
+        r"1\.00 seconds$",
+        r.log,
+        re.M,
+    )
     assert "init-line" in r.log
     assert again.cold_start and again.outcome is Outcome.SUCCESS
 
 
-@pytest.mark.parametrize(("handler", "message", "log_part"), [
-    ("fns.exit3", "Runtime exited with error: exit status 3", "about to exit"),
-    ("fns.sysexit", "Runtime exited with error: exit status 2", None),
-    ("fns.segv", "Runtime exited with error: signal: segmentation fault", None),
-])
-def test_crashes(tmp_path: Path, code: str, handler: str, message: str,
-                 log_part: str | None) -> None:
+@pytest.mark.parametrize(
+    ("handler", "message", "log_part"),
+    [
+        ("fns.exit3", "Runtime exited with error: exit status 3", "about to exit"),
+        ("fns.sysexit", "Runtime exited with error: exit status 2", None),
+        ("fns.segv", "Runtime exited with error: signal: segmentation fault", None),
+    ],
+)
+def test_crashes(
+    tmp_path: Path, code: str, handler: str, message: str, log_part: str | None
+) -> None:
     async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult]:
         spec = mkspec(code, handler)
         first = await m.invoke(spec, req("req-c"))
@@ -53,8 +64,10 @@ def test_crashes(tmp_path: Path, code: str, handler: str, message: str,
 
     r, again = run(tmp_path, body)
     assert r.outcome is Outcome.CRASH and r.error_type == "Runtime.ExitError"
-    assert json.loads(r.payload) == {"errorType": "Runtime.ExitError",
-                                     "errorMessage": f"RequestId: req-c Error: {message}"}
+    assert json.loads(r.payload) == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: req-c Error: {message}",
+    }
     assert f"RequestId: req-c Error: {message}" in r.log
     if log_part:
         assert log_part in r.log
@@ -73,12 +86,15 @@ def test_out_of_memory(tmp_path: Path, code: str) -> None:
     if not mode.startswith("cgroup"):
         pytest.skip("no memory cgroup on this machine (RLIMIT_AS fallback)")
     assert r.outcome is Outcome.CRASH and r.error_type == "Runtime.ExitError"
-    assert r.payload == (b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: req-oom '
-                         b'Error: Runtime exited with error: signal: killed"}')
+    assert r.payload == (
+        b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: req-oom '
+        b'Error: Runtime exited with error: signal: killed"}'
+    )
     assert r.max_memory_used_mb >= 120
 
 
 # -- isolation ------------------------------------------------------------------------------------------
+
 
 def test_private_tmp(tmp_path: Path, code: str) -> None:
     async def body(m: EnvironmentManager) -> tuple[Any, ...]:
@@ -110,7 +126,7 @@ def test_code_dir_is_read_only(tmp_path: Path, code: str) -> None:
 
 # -- fallbacks: no memory cgroup (RLIMIT_AS), no mount namespace (TMPDIR) --------------------------
 
-FALLBACK_FNS = '''
+FALLBACK_FNS = """
 import os, tempfile
 
 def hog(event, context):
@@ -121,7 +137,7 @@ def tmp(event, context):
     with tempfile.NamedTemporaryFile(delete=False) as f:
         f.write(b"x")
     return [os.environ.get("TMPDIR"), os.path.dirname(f.name)]
-'''
+"""
 
 
 def test_fallback_modes(tmp_path: Path) -> None:
@@ -141,7 +157,8 @@ def test_fallback_modes(tmp_path: Path) -> None:
     assert ok.outcome is Outcome.SUCCESS
     assert oom.outcome is Outcome.CRASH
     assert json.loads(oom.payload)["errorMessage"] == (
-        "RequestId: req-m Error: Runtime exited with error: signal: killed")
+        "RequestId: req-m Error: Runtime exited with error: signal: killed"
+    )
     d1, d2 = json.loads(t1.payload), json.loads(t2.payload)
     assert d1[0] == d1[1] and d2[0] == d2[1] and d1[0] != d2[0]
     assert not os.path.exists(d1[0])  # removed with its environment at close()

@@ -20,6 +20,7 @@ from tests.sandbox.helpers import alive, mkspec, req, run, wait_dead
 
 # -- success, logs, context -----------------------------------------------------------------------
 
+
 def test_success_and_log_capture(tmp_path: Path, code: str) -> None:
     r = run(tmp_path, lambda m: m.invoke(mkspec(code, "fns.ok"), req()))
     assert r.outcome is Outcome.SUCCESS and r.error_type is None
@@ -28,8 +29,9 @@ def test_success_and_log_capture(tmp_path: Path, code: str) -> None:
     lines = r.log.splitlines()
     assert lines[0] == "init-line"
     assert 'hello {"a": 1}' in lines
-    assert re.search(r"^\[WARNING\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\treq-1\tcareful$",
-                     r.log, re.M)
+    assert re.search(
+        r"^\[WARNING\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\treq-1\tcareful$", r.log, re.M
+    )
     assert "not shown" not in r.log
     assert "from-subprocess" in lines and "to-stderr" in lines
     assert lines.index('hello {"a": 1}') < lines.index("from-subprocess")
@@ -44,9 +46,13 @@ def test_empty_payload_is_empty_object(tmp_path: Path, code: str) -> None:
 
 def test_context_fields(tmp_path: Path, code: str) -> None:
     cc = json.dumps({"custom": {"k": "v"}, "env": {"e": 1}, "client": {"app_title": "t"}})
-    r = run(tmp_path, lambda m: m.invoke(
-        mkspec(code, "fns.ctx", function_name="myfn", timeout_s=3),
-        req("rid-42", client_context=cc, trace_id="Root=1-abc;Sampled=1")))
+    r = run(
+        tmp_path,
+        lambda m: m.invoke(
+            mkspec(code, "fns.ctx", function_name="myfn", timeout_s=3),
+            req("rid-42", client_context=cc, trace_id="Root=1-abc;Sampled=1"),
+        ),
+    )
     out = json.loads(r.payload)
     assert out["request_id"] == "rid-42"
     assert out["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:fn"
@@ -104,6 +110,7 @@ def test_concurrent_invokes_get_separate_envs(tmp_path: Path, code: str) -> None
 
 # -- function and init errors ----------------------------------------------------------------------
 
+
 def test_function_error(tmp_path: Path, code: str) -> None:
     r = run(tmp_path, lambda m: m.invoke(mkspec(code, "fns.fail"), req("req-e")))
     assert r.outcome is Outcome.FUNCTION_ERROR and r.error_type == "ValueError"
@@ -120,20 +127,36 @@ def test_marshal_error(tmp_path: Path, code: str) -> None:
     r = run(tmp_path, lambda m: m.invoke(mkspec(code, "fns.unmarshalable"), req()))
     assert r.outcome is Outcome.FUNCTION_ERROR and r.error_type == "Runtime.MarshalError"
     assert json.loads(r.payload)["errorMessage"] == (
-        "Unable to marshal response: Object of type object is not JSON serializable")
+        "Unable to marshal response: Object of type object is not JSON serializable"
+    )
 
 
-@pytest.mark.parametrize(("handler", "etype", "message"), [
-    ("nomod.handler", "Runtime.ImportModuleError",
-     "Unable to import module 'nomod': No module named 'nomod'"),
-    ("fns.nohandler", "Runtime.HandlerNotFound", "Handler 'nohandler' missing on module 'fns'"),
-    ("x", "Runtime.MalformedHandlerName",
-     "Bad handler 'x': not enough values to unpack (expected 2, got 1)"),
-    ("initfail.handler", "Runtime.ImportModuleError",
-     "Unable to import module 'initfail': config missing"),
-    ("syntax.handler", "Runtime.UserCodeSyntaxError",
-     "Syntax error in module 'syntax': invalid syntax (syntax.py, line 2)"),
-])
+@pytest.mark.parametrize(
+    ("handler", "etype", "message"),
+    [
+        (
+            "nomod.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'nomod': No module named 'nomod'",
+        ),
+        ("fns.nohandler", "Runtime.HandlerNotFound", "Handler 'nohandler' missing on module 'fns'"),
+        (
+            "x",
+            "Runtime.MalformedHandlerName",
+            "Bad handler 'x': not enough values to unpack (expected 2, got 1)",
+        ),
+        (
+            "initfail.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'initfail': config missing",
+        ),
+        (
+            "syntax.handler",
+            "Runtime.UserCodeSyntaxError",
+            "Syntax error in module 'syntax': invalid syntax (syntax.py, line 2)",
+        ),
+    ],
+)
 def test_init_errors(tmp_path: Path, code: str, handler: str, etype: str, message: str) -> None:
     async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult]:
         spec = mkspec(code, handler)
@@ -157,13 +180,16 @@ def test_init_errors(tmp_path: Path, code: str, handler: str, etype: str, messag
 
 def test_import_module_error_body_is_exact(tmp_path: Path, code: str) -> None:
     r = run(tmp_path, lambda m: m.invoke(mkspec(code, "app.handler"), req()))
-    assert r.payload == (b'{"errorMessage": "Unable to import module \'app\': No module named '
-                         b'\'app\'", "errorType": "Runtime.ImportModuleError", "requestId": "", '
-                         b'"stackTrace": []}')
+    assert r.payload == (
+        b'{"errorMessage": "Unable to import module \'app\': No module named '
+        b'\'app\'", "errorType": "Runtime.ImportModuleError", "requestId": "", '
+        b'"stackTrace": []}'
+    )
     assert "[ERROR] Runtime.ImportModuleError: Unable to import module 'app'" in r.log
 
 
 # -- lifecycle: reaping, discard, close, zygote loss ------------------------------------------------
+
 
 def test_idle_reaping(tmp_path: Path, code: str) -> None:
     async def body(m: EnvironmentManager) -> tuple[int, bool]:
@@ -253,19 +279,19 @@ def test_cancelled_invoke_returns_env_to_pool(tmp_path: Path, code: str) -> None
 
 
 def test_whole_env_text_output_is_utf8(tmp_path: Path, code: str) -> None:
-    (Path(code) / "uni.py").write_text(textwrap.dedent('''
+    (Path(code) / "uni.py").write_text(
+        textwrap.dedent("""
         def handler(event, context):
             print("héllo ✓")
             return {"s": "✓"}
-    '''))
+    """)
+    )
     r = run(tmp_path, lambda m: m.invoke(mkspec(code, "uni.handler"), req()))
     assert "héllo ✓" in r.log
     assert r.payload == '{"s": "✓"}'.encode()  # python3.12 runtime: ensure_ascii=False
 
 
-
-
-PLATFORM = '''
+PLATFORM = """
 import asyncio, json, sys
 from lambdahost.sandbox import EnvironmentManager, SandboxSettings
 from tests.sandbox.helpers import mkspec, req
@@ -278,7 +304,7 @@ async def main():
     await asyncio.sleep(60)
 
 asyncio.run(main())
-'''
+"""
 
 
 def test_envs_die_with_the_platform(tmp_path: Path, code: str) -> None:
@@ -290,8 +316,11 @@ def test_envs_die_with_the_platform(tmp_path: Path, code: str) -> None:
     # Orphans get reparented to us (not to PID 1, which may not reap) so we can reap them.
     linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
     try:
-        proc = subprocess.Popen([sys.executable, "-c", PLATFORM, str(tmp_path / "work"), code],
-                                stdout=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PLATFORM, str(tmp_path / "work"), code],
+            stdout=subprocess.PIPE,
+            env=env,
+        )
         try:
             assert proc.stdout is not None
             pids = json.loads(proc.stdout.readline())
@@ -311,7 +340,6 @@ def test_envs_die_with_the_platform(tmp_path: Path, code: str) -> None:
         tree.remove_base()
         parent = os.path.dirname(tree.base)
         assert not [d for d in os.listdir(parent) if d == f"lambdahost-{proc.pid}"]
-
 
 
 def test_provisioned_environments_are_ready_before_the_first_invoke(

@@ -24,7 +24,9 @@ from lambdahost.api.routes import (
     event_invoke_config,
     functions,
     invoke,
+    layers,
     provisioned,
+    streaming,
     tags,
     versions,
 )
@@ -59,7 +61,9 @@ STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 def build_lambda_router(platform: Platform) -> Router:
     router = Router()
     invoke.register(router, platform)
+    streaming.register(router, platform)
     functions.register(router, platform)
+    layers.register(router, platform)
     versions.register(router, platform)
     tags.register(router, platform)
     event_invoke_config.register(router, platform)
@@ -256,6 +260,9 @@ class LambdaHostApp:
     @staticmethod
     async def _send(send: Send, response: Response, request_id: str) -> None:
         headers = [(b"x-amzn-requestid", request_id.encode()), *response.headers]
+        if isinstance(response, streaming.StreamingResponse):  # InvokeWithResponseStream
+            await streaming.send_stream(send, response, headers)
+            return
         if response.body or response.status not in (204, 304):
             headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})

@@ -13,7 +13,7 @@ import asyncio
 import base64
 import binascii
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +90,9 @@ class FunctionService:
         self.on_change = on_change
         self._versions: dict[tuple[str, str], VersionRow | None] = {}
         self._aliases: dict[tuple[str, str], AliasRow | None] = {}
+        # Checks a configuration's layer version ARNs: [{"Arn", "CodeSize"}] (the platform
+        # sets it to LayerService.function_layers).
+        self.layer_resolver: Callable[[list[str]], Awaitable[list[dict[str, Any]]]] | None = None
 
     # -- helpers -------------------------------------------------------------
 
@@ -161,6 +164,15 @@ class FunctionService:
             self.arns, row.function_name, row.version, row.config, row.revision_id, arn_qualifier
         )
 
+    async def _resolve_layers(self, config: dict[str, Any]) -> None:
+        """Fill in ``Layers`` (each version must exist; CodeSize from the layer)."""
+        layers = config.get("Layers")
+        if not layers:
+            return
+        if self.layer_resolver is None:
+            raise invalid_parameter("Layers are not available on this server.")
+        config["Layers"] = await self.layer_resolver([str(item["Arn"]) for item in layers])
+
     async def _check_zip(self, body: Mapping[str, Any]) -> CheckedZip:
         data = decode_zip(body.get("ZipFile"))
         return await asyncio.to_thread(check_zip, data)
@@ -205,6 +217,7 @@ class FunctionService:
         config = cfg.new_config(
             body, now=self._now(), code_sha256=checked.sha256, code_size=checked.size
         )
+        await self._resolve_layers(config)
         revision = str(uuid.uuid4())
         created = self.clock.time()
 
@@ -318,6 +331,8 @@ class FunctionService:
         current = await self.require_latest(name)
         self.check_revision(body, current.revision_id)
         config = cfg.updated_config(current.config, body, now=self._now())
+        if body.get("Layers") is not None:
+            await self._resolve_layers(config)
         revision = str(uuid.uuid4())
         ok = await self.store.call(
             lambda s: s.functions.update_latest(name, config, revision, current.revision_id)

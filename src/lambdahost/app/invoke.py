@@ -15,7 +15,9 @@ import logging
 import platform
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from lambdahost.app.functions import FunctionService, Resolved
 from lambdahost.app.logs import LogStore
@@ -26,8 +28,19 @@ from lambdahost.core.concurrency import ConcurrencyLedger
 from lambdahost.core.config import log_group
 from lambdahost.core.environ import EnvironmentContext, build_environ
 from lambdahost.core.shapes import runtime_version_hash
-from lambdahost.errors import too_many_requests
+from lambdahost.errors import ApiError, too_many_requests
+from lambdahost.runtimes import (
+    RuntimeKind,
+    RuntimeUnavailable,
+    find_node,
+    kind_of,
+    launch_for,
+    node_path_entries,
+)
 from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome
+
+if TYPE_CHECKING:
+    from lambdahost.layers.service import LayerService
 
 log = logging.getLogger("lambdahost.invoke")
 PLATFORM_PYTHON = "python{}.{}".format(*platform.python_version_tuple()[:2])
@@ -40,6 +53,7 @@ class InvokeReply:
     function_error: str | None
     executed_version: str
     log_tail_b64: str | None
+    streamed: bool = False  # the payload went out through ``on_chunk`` already
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,8 @@ class InvokeService:
         identity: PlatformIdentity,
         clock: Clock,
         rng: random.Random | None = None,
+        *,
+        layers: LayerService | None = None,
     ) -> None:
         self.ledger = ledger
         self.functions = functions
@@ -72,6 +88,9 @@ class InvokeService:
         self.rng = rng or random.Random()
         self._specs: dict[str, EnvSpec] = {}
         self.events_ready = asyncio.Event()
+        self.layers = layers
+        self.node: str | None = find_node()
+        self.node_version: str | None = None
 
     def forget(self, key_prefix: str) -> None:
         """Drop cached specs and idle environments of a changed function."""
@@ -112,6 +131,17 @@ class InvokeService:
             init_type=init_type,
         )
         customer = (config.get("Environment") or {}).get("Variables") or {}
+        environ = build_environ(ctx, customer, self.clock.time())
+        layers = config.get("Layers") or []
+        opt_dir = await self.layers.opt_dir(layers) if self.layers is not None and layers else None
+        try:
+            launch = launch_for(config["Runtime"], code_dir, self.node, opt_dir)
+        except RuntimeUnavailable as e:
+            raise ApiError("InvalidRuntimeException", str(e), 502, message_key="Message") from None
+        if kind_of(config["Runtime"]) is RuntimeKind.NODE:
+            if self.node_version is None and self.node is not None:
+                self.node_version = await _node_version(self.node)
+            environ.setdefault("NODE_PATH", f"{node_path_entries(config['Runtime'])}:{code_dir}")
         spec = EnvSpec(
             key=key,
             function_name=row.function_name,
@@ -122,8 +152,11 @@ class InvokeService:
             memory_mb=int(config["MemorySize"]),
             timeout_s=int(config["Timeout"]),
             ephemeral_mb=int((config.get("EphemeralStorage") or {}).get("Size", 512)),
-            environ=build_environ(ctx, customer, self.clock.time()),
+            environ=environ,
             init_type=init_type,
+            launch=launch,
+            opt_dir=opt_dir,
+            max_concurrency=_max_concurrency(config) if launch is not None else 1,
         )
         if init_type == "on-demand":
             self._specs[key] = spec
@@ -137,6 +170,7 @@ class InvokeService:
         request_id: str | None = None,
         client_context: str | None = None,
         tail: bool = False,
+        on_chunk: Callable[[bytes], None] | None = None,
     ) -> InvokeReply:
         spec = await self._spec(resolved)
         request_id = request_id or str(uuid.uuid4())
@@ -153,6 +187,7 @@ class InvokeService:
                     invoked_function_arn=resolved.invoked_arn,
                     client_context=client_context,
                     trace_id=_trace_id(self.rng, self.clock.time()),
+                    on_chunk=on_chunk,
                 ),
             )
         finally:
@@ -175,13 +210,20 @@ class InvokeService:
             status=status,
             error_type=result.error_type if status == "error" else None,
         )
-        init_lines = _init_lines(spec, self.identity.region) if result.cold_start else ""
+        init_lines = (
+            _init_lines(spec, self.identity.region, self.node_version) if result.cold_start else ""
+        )
         text = logformat.invocation_log(report, result.log, init_lines)
         self.logs.append(spec.function_name, text)
         function_error = None if result.outcome is Outcome.SUCCESS else "Unhandled"
         tail_b64 = base64.b64encode(logformat.tail(text)).decode() if tail else None
         return InvokeReply(
-            request_id, result.payload, function_error, resolved.executed_version, tail_b64
+            request_id,
+            result.payload,
+            function_error,
+            resolved.executed_version,
+            tail_b64,
+            result.streamed,
         )
 
     async def accept_event(
@@ -199,9 +241,42 @@ class InvokeService:
         self.events_ready.set()
 
 
-def _init_lines(spec: EnvSpec, region: str) -> str:
+def _max_concurrency(config: dict[str, Any]) -> int:
+    """Managed Instances: invocations one environment serves at once."""
+    cp = (config.get("CapacityProviderConfig") or {}).get(
+        "LambdaManagedInstancesCapacityProviderConfig"
+    ) or {}
+    try:
+        return max(1, int(cp.get("PerExecutionEnvironmentMaxConcurrency") or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+async def _node_version(node: str) -> str:
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            node, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 10)
+    except (OSError, TimeoutError):
+        return "unknown"
+    return out.decode().strip() or "unknown"
+
+
+def _init_lines(spec: EnvSpec, region: str, node_version: str | None = None) -> str:
     arn = f"arn:aws:lambda:{region}::runtime:{runtime_version_hash(spec.runtime)}"
     line = f"INIT_START Runtime Version: {spec.runtime}.lambdahost\tRuntime Version ARN: {arn}\n"
+    kind = kind_of(spec.runtime)
+    if kind is RuntimeKind.NODE and node_version is not None:
+        version = node_version
+        if not version.startswith("v" + spec.runtime.removeprefix("nodejs").split(".")[0] + "."):
+            line += (
+                f"lambdahost: the function declares {spec.runtime}; it runs on this host's "
+                f"node ({version})\n"
+            )
+        return line
+    if kind is not RuntimeKind.PYTHON:
+        return line
     if spec.runtime != PLATFORM_PYTHON:
         line += (
             f"lambdahost: the function declares {spec.runtime}; it runs on this host's "

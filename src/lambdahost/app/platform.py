@@ -27,6 +27,7 @@ from lambdahost.app.provisioned import ProvisionedService
 from lambdahost.app.storethread import StoreThread
 from lambdahost.core.arns import ArnFactory
 from lambdahost.core.clock import Clock, SystemClock
+from lambdahost.layers.service import LayerService
 from lambdahost.sandbox import EnvironmentManager, SandboxSettings
 from lambdahost.settings import Settings
 
@@ -64,6 +65,15 @@ class Platform:
             on_change=self._function_changed,
             code_url_key=self.code_url_key,
         )
+        self.layers = LayerService(
+            self.store,
+            self.arns,
+            self.clock,
+            data / "layers",
+            self.functions.code_dir,
+            self.code_url_key,
+        )
+        self.functions.layer_resolver = self.layers.function_layers
         self.aliases = AliasService(self.functions)
         self.concurrency = ConcurrencyService(self, settings.account_concurrency)
         self.invoker = InvokeService(
@@ -76,6 +86,7 @@ class Platform:
                 settings.region, self.endpoint, self.keys.access_key_id, self.keys.secret_access_key
             ),
             self.clock,
+            layers=self.layers,
         )
         self.provisioned = ProvisionedService(self)
         self.capacity = CapacityService(self)

@@ -121,6 +121,8 @@ def up(
     def announce(platform: Platform) -> None:
         keys = platform.keys
         store = settings.resolved_store_url().split("@")[-1]
+        if no_auth:
+            click.echo("WARNING: --no-auth: requests are not authenticated.")
         click.echo(f"lambdahost is ready at {settings.endpoint}  (store: {store})")
         click.echo("Use it from boto3 and the AWS CLI with:")
         click.echo(f"  export AWS_ENDPOINT_URL_LAMBDA={settings.endpoint}")
@@ -130,8 +132,6 @@ def up(
         click.echo(f"  export AWS_SECRET_ACCESS_KEY={keys.secret_access_key}")
         click.echo(f"  export AWS_DEFAULT_REGION={settings.region}")
         click.echo(f"(or pass --endpoint-url {settings.endpoint} to each aws command)")
-        if no_auth:
-            click.echo("WARNING: --no-auth: requests are not authenticated.")
         sys.stdout.flush()
 
     try:

@@ -107,7 +107,13 @@ MODEL_RUNTIMES = (
     "java17.al2023",
     "custom",
 )
-SUPPORTED_RUNTIMES = PYTHON_RUNTIMES
+# Runtime-API runtimes (lambdahost.runtimes): a bootstrap of the function's own, or Node.js.
+OTHER_RUNTIMES = ("provided.al2", "provided.al2023", "nodejs18.x", "nodejs20.x", "nodejs22.x")
+SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + OTHER_RUNTIMES
+MAX_LAYERS = 5
+_LAYER_VERSION_ARN_RE = re.compile(
+    r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+"
+)
 
 ROLE_PATTERN = r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+"
 _ROLE_RE = re.compile(ROLE_PATTERN)
@@ -320,6 +326,71 @@ def _apply_common(config: dict[str, Any], body: Mapping[str, Any]) -> None:
         config["DeadLetterConfig"] = {"TargetArn": target} if target else {}
     if "LoggingConfig" in body and body["LoggingConfig"] is not None:
         config["LoggingConfig"] = _validate_logging(body["LoggingConfig"], config)
+    if "Layers" in body and body["Layers"] is not None:
+        layers = validate_layers(body["Layers"])
+        if layers:
+            config["Layers"] = [{"Arn": arn} for arn in layers]  # CodeSize: the caller's
+        else:
+            config.pop("Layers", None)
+
+
+def validate_layers(value: Any) -> list[str]:
+    """``Layers``: at most 5 layer version ARNs, no two versions of one layer (syntax only)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise invalid_parameter("Layers must be a list of layer version ARNs.")
+    if len(value) > MAX_LAYERS:
+        raise constraint_error(
+            value, "layers", f"Member must have length less than or equal to {MAX_LAYERS}"
+        )
+    for arn in value:
+        if len(arn) > 140 or not _LAYER_VERSION_ARN_RE.fullmatch(arn):
+            raise constraint_error(
+                value,
+                "layers",
+                "Member must satisfy constraint: [Member must satisfy regular expression pattern: "
+                + _LAYER_VERSION_ARN_RE.pattern
+                + "]",
+            )
+    layers = [arn.rsplit(":", 1)[0] for arn in value]
+    if len(set(layers)) != len(layers):
+        raise invalid_parameter("Two different versions of the same layer are not allowed.")
+    return list(value)
+
+
+KMS_KEY_PATTERN = r"(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"
+_KMS_KEY_RE = re.compile(KMS_KEY_PATTERN)
+DEFAULT_RETENTION_DAYS = 14  # the SAM/CDK default for RetentionPeriodInDays
+DEFAULT_EXECUTION_TIMEOUT = 86_400  # the API marks it optional; CloudFormation requires it
+
+
+def validate_durable_config(value: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``DurableConfig`` (durable functions): ExecutionTimeout, RetentionPeriodInDays, KMSKeyArn."""
+    if not isinstance(value, Mapping):
+        raise invalid_parameter("DurableConfig must be an object.")
+    result: dict[str, Any] = dict(current or {})
+    if value.get("ExecutionTimeout") is not None:
+        result["ExecutionTimeout"] = _require_int(
+            value, "ExecutionTimeout", "durableConfig.executionTimeout", 1, 31_622_400
+        )
+    if value.get("RetentionPeriodInDays") is not None:
+        result["RetentionPeriodInDays"] = _require_int(
+            value, "RetentionPeriodInDays", "durableConfig.retentionPeriodInDays", 1, 90
+        )
+    kms = value.get("KMSKeyArn")
+    if kms is not None:
+        if not isinstance(kms, str) or len(kms) > 10000 or not _KMS_KEY_RE.fullmatch(kms):
+            raise constraint_error(
+                kms,
+                "durableConfig.kMSKeyArn",
+                f"Member must satisfy regular expression pattern: {KMS_KEY_PATTERN}",
+            )
+        if kms:
+            result["KMSKeyArn"] = kms
+        else:
+            result.pop("KMSKeyArn", None)
+    result.setdefault("ExecutionTimeout", DEFAULT_EXECUTION_TIMEOUT)
+    result.setdefault("RetentionPeriodInDays", DEFAULT_RETENTION_DAYS)
+    return result
 
 
 def _validate_logging(value: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
@@ -374,6 +445,8 @@ def new_config(
     _apply_common(config, body)
     if body.get("Architectures") is not None:
         config["Architectures"] = validate_architectures(body["Architectures"])
+    if body.get("DurableConfig") is not None:
+        config["DurableConfig"] = validate_durable_config(body["DurableConfig"])
     config["CodeSha256"] = code_sha256
     config["CodeSize"] = code_size
     config["LastModified"] = now
@@ -388,6 +461,17 @@ def updated_config(
     """The $LATEST document after UpdateFunctionConfiguration."""
     config = dict(current)
     _apply_common(config, body)
+    if body.get("DurableConfig") is not None:
+        # AWS: durability is chosen at creation; an existing durable function may change its
+        # settings, but an existing function cannot become durable.
+        if not current.get("DurableConfig"):
+            raise invalid_parameter(
+                "You cannot enable durable execution on an existing function. Durable execution "
+                "can only be configured when the function is created."
+            )
+        config["DurableConfig"] = validate_durable_config(
+            body["DurableConfig"], current["DurableConfig"]
+        )
     config["LastModified"] = now
     config["LastUpdateStatus"] = "Successful"
     return config

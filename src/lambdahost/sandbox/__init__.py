@@ -1,4 +1,5 @@
-"""Execution environments: Lambda Python handlers run in processes forked from a zygote.
+"""Execution environments: processes forked from a zygote, running Lambda Python handlers
+on the built-in runtime, or any runtime that speaks the Lambda Runtime API (``Launch``).
 
 Public surface: ``EnvironmentManager`` and the value types it takes and returns.
 Everything else in this package is implementation (see each module's docstring).
@@ -12,6 +13,7 @@ from lambdahost.sandbox.types import (
     EnvState,
     InvokeRequest,
     InvokeResult,
+    Launch,
     Outcome,
     SandboxError,
     SandboxSettings,
@@ -25,6 +27,7 @@ __all__ = [
     "EnvironmentManager",
     "InvokeRequest",
     "InvokeResult",
+    "Launch",
     "Outcome",
     "SandboxError",
     "SandboxSettings",

@@ -21,8 +21,13 @@ def _iso_ms(epoch: float) -> str:
 class Client:
     """``context.client_context.client`` (mobile SDK client information)."""
 
-    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name",
-                 "installation_id")
+    __slots__ = (
+        "app_package_name",
+        "app_title",
+        "app_version_code",
+        "app_version_name",
+        "installation_id",
+    )
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.installation_id = data.get("installation_id")
@@ -54,8 +59,14 @@ def parse_client_context(text: str | None) -> ClientContext | None:
 class LambdaContext:
     """The second argument of ``handler(event, context)``."""
 
-    def __init__(self, request_id: str, arn: str, deadline_ms: int,
-                 client_context: ClientContext | None, stdout_write: Any) -> None:
+    def __init__(
+        self,
+        request_id: str,
+        arn: str,
+        deadline_ms: int,
+        client_context: ClientContext | None,
+        stdout_write: Any,
+    ) -> None:
         env = os.environ
         self.aws_request_id = request_id
         self.invoked_function_arn = arn
@@ -77,10 +88,12 @@ class LambdaContext:
         self._write(msg)
 
     def __repr__(self) -> str:
-        return (f"LambdaContext([aws_request_id={self.aws_request_id},"
-                f"function_name={self.function_name},"
-                f"function_version={self.function_version},"
-                f"invoked_function_arn={self.invoked_function_arn}])")
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"function_name={self.function_name},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn}])"
+        )
 
 
 class RequestIdFilter(logging.Filter):

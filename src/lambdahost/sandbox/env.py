@@ -31,9 +31,11 @@ from lambdahost.sandbox.types import EnvSpec, EnvState, InvokeRequest, InvokeRes
 
 if TYPE_CHECKING:
     from lambdahost.sandbox.cgroups import CgroupTree
+    from lambdahost.sandbox.exec_env import ExecSession
 
 _MIB = 1 << 20
 _META_LEN = {protocol.T_RESULT: 5, protocol.T_READY: 2, protocol.T_INIT_ERROR: 3}
+_EXEC_META_LEN = {protocol.T_SPAWNED: 1, protocol.T_EXITED: 3, protocol.T_INIT_ERROR: 3}
 
 
 @dataclass
@@ -48,10 +50,20 @@ class Reply:
 
 
 class Env:
-    def __init__(self, env_id: int, pid: int, sock: socket.socket, logfd: int,
-                 cgroup: str | None, cgtree: CgroupTree | None, tmpdir: str | None,
-                 loop: asyncio.AbstractEventLoop, on_dead: Callable[[Env], None],
-                 wall: float, mono: float) -> None:
+    def __init__(
+        self,
+        env_id: int,
+        pid: int,
+        sock: socket.socket,
+        logfd: int,
+        cgroup: str | None,
+        cgtree: CgroupTree | None,
+        tmpdir: str | None,
+        loop: asyncio.AbstractEventLoop,
+        on_dead: Callable[[Env], None],
+        wall: float,
+        mono: float,
+    ) -> None:
         self.env_id = env_id
         self.pid = pid
         self.sock = sock
@@ -86,6 +98,8 @@ class Env:
         self.init_ms: float | None = None
         self.init_log = ""
         self.max_log = 1 << 20
+        self.session: ExecSession | None = None  # set for Runtime-API environments
+        self.retiring = False  # in its shutdown phase: out of every pool, not yet dead
         sock.setblocking(False)
         loop.add_reader(self.fd, self._on_readable)
 
@@ -149,6 +163,11 @@ class Env:
 
     def _on_frame(self, ftype: int, parts: tuple[bytes, ...]) -> None:
         meta = json.loads(parts[0])
+        if self.session is not None:
+            if not isinstance(meta, list) or len(meta) != _EXEC_META_LEN.get(ftype, -1):
+                raise ValueError(f"unexpected frame {ftype}")
+            self.session.on_frame(ftype, meta, parts)
+            return
         if not isinstance(meta, list) or len(meta) != _META_LEN.get(ftype, -1):
             raise ValueError(f"unexpected frame {ftype}")
         if ftype == protocol.T_RESULT:
@@ -167,20 +186,21 @@ class Env:
                 self._arm(float(self.spec.timeout_s))
         elif ftype == protocol.T_INIT_ERROR:
             self.init_ms = float(meta[1])
-            self._complete(Reply("init_error", meta, parts[1],
-                                 parts[2].decode(errors="replace")))
+            self._complete(Reply("init_error", meta, parts[1], parts[2].decode(errors="replace")))
 
     # -- requests ---------------------------------------------------------------------------------
-    def start_cold(self, spec: EnvSpec, req: InvokeRequest, assign_meta: dict[str, Any],
-                   init_timeout_s: float) -> asyncio.Future[Reply]:
+    def start_cold(
+        self, spec: EnvSpec, req: InvokeRequest, assign_meta: dict[str, Any], init_timeout_s: float
+    ) -> asyncio.Future[Reply]:
         self.lifecycle.move(EnvState.INITIALIZING)
         self.spec = spec
         self.key = spec.key
         frame = protocol.encode(protocol.T_ASSIGN, json.dumps(assign_meta).encode())
         return self._start(req, frame, init_timeout_s)
 
-    def start_init(self, spec: EnvSpec, assign_meta: dict[str, Any],
-                   init_timeout_s: float) -> asyncio.Future[Reply]:
+    def start_init(
+        self, spec: EnvSpec, assign_meta: dict[str, Any], init_timeout_s: float
+    ) -> asyncio.Future[Reply]:
         """Assign and initialise without a request (provisioned concurrency)."""
         self.lifecycle.move(EnvState.INITIALIZING)
         self.spec = spec
@@ -203,18 +223,23 @@ class Env:
         assert self.spec is not None
         return self._start(req, b"", float(self.spec.timeout_s))
 
-    def _start(self, req: InvokeRequest, prefix: bytes,
-               timeout: float) -> asyncio.Future[Reply]:
+    def _start(self, req: InvokeRequest, prefix: bytes, timeout: float) -> asyncio.Future[Reply]:
         assert self.spec is not None
-        meta = [req.request_id, req.invoked_function_arn, req.client_context, req.trace_id,
-                self.spec.timeout_s * 1000]
+        meta = [
+            req.request_id,
+            req.invoked_function_arn,
+            req.client_context,
+            req.trace_id,
+            self.spec.timeout_s * 1000,
+        ]
         fut: asyncio.Future[Reply] = self.loop.create_future()
         self._pending = fut
         self._request_id = req.request_id
         self._t0 = time.perf_counter()
         self._arm(timeout)
-        self._send(prefix + protocol.encode(protocol.T_INVOKE, json.dumps(meta).encode(),
-                                            req.payload))
+        self._send(
+            prefix + protocol.encode(protocol.T_INVOKE, json.dumps(meta).encode(), req.payload)
+        )
         return fut
 
     def _arm(self, seconds: float) -> None:
@@ -246,13 +271,16 @@ class Env:
         """The zygote reaped this env's process."""
         self.exit_status = status
         self.maxrss_kb = maxrss_kb
+        if self.session is not None:
+            self.session.on_env_exit(status)
         if self._pending is not None:
-            self._complete(Reply("exit", [self._peak_mb()], log=self._read_tail(),
-                                 status=status))
+            self._complete(Reply("exit", [self._peak_mb()], log=self._read_tail(), status=status))
         self.kill()
 
     def abort(self) -> None:
         """Platform shutdown or zygote loss: settle a pending request as a crash."""
+        if self.session is not None:
+            self.session.on_env_exit(None)
         if self._pending is not None:
             self._complete(Reply("exit", [self._peak_mb()], log=self._read_tail(), status=None))
         self.kill()
@@ -265,26 +293,53 @@ class Env:
         log = (self.init_log if cold else "") + reply.log
         if reply.kind == "result":
             ok, error_type, duration, peak, _ = reply.meta
-            return InvokeResult(Outcome.SUCCESS if ok else Outcome.FUNCTION_ERROR, reply.body,
-                                error_type, results.tail(log, self.max_log), float(duration),
-                                init_ms, (int(peak) + _MIB - 1) // _MIB, cold)
+            return InvokeResult(
+                Outcome.SUCCESS if ok else Outcome.FUNCTION_ERROR,
+                reply.body,
+                error_type,
+                results.tail(log, self.max_log),
+                float(duration),
+                init_ms,
+                (int(peak) + _MIB - 1) // _MIB,
+                cold,
+            )
         wall_ms = (time.perf_counter() - self._t0) * 1000.0
         if reply.kind == "init_error":
             error_type, _, peak = reply.meta
-            return InvokeResult(Outcome.INIT_ERROR, reply.body, str(error_type),
-                                results.tail(log, self.max_log), wall_ms, init_ms,
-                                (int(peak) + _MIB - 1) // _MIB, cold)
+            return InvokeResult(
+                Outcome.INIT_ERROR,
+                reply.body,
+                str(error_type),
+                results.tail(log, self.max_log),
+                wall_ms,
+                init_ms,
+                (int(peak) + _MIB - 1) // _MIB,
+                cold,
+            )
         rid = self._request_id
         if reply.kind == "timeout":
             log += results.timeout_log_line(time.time(), rid, float(spec.timeout_s))
-            return InvokeResult(Outcome.TIMEOUT, results.timeout_payload(rid, spec.timeout_s),
-                                results.TIMEOUT_ERROR, results.tail(log, self.max_log),
-                                float(spec.timeout_s) * 1000.0, init_ms, int(reply.meta[0]),
-                                cold)
+            return InvokeResult(
+                Outcome.TIMEOUT,
+                results.timeout_payload(rid, spec.timeout_s),
+                results.TIMEOUT_ERROR,
+                results.tail(log, self.max_log),
+                float(spec.timeout_s) * 1000.0,
+                init_ms,
+                int(reply.meta[0]),
+                cold,
+            )
         log += results.exit_log_lines(rid, reply.status)
-        return InvokeResult(Outcome.CRASH, results.exit_error_payload(rid, reply.status),
-                            results.EXIT_ERROR, results.tail(log, self.max_log), wall_ms,
-                            init_ms, int(reply.meta[0]), cold)
+        return InvokeResult(
+            Outcome.CRASH,
+            results.exit_error_payload(rid, reply.status),
+            results.EXIT_ERROR,
+            results.tail(log, self.max_log),
+            wall_ms,
+            init_ms,
+            int(reply.meta[0]),
+            cold,
+        )
 
     def _peak_mb(self) -> int:
         if self.cgroup and self.cgtree is not None:
@@ -314,10 +369,29 @@ class Env:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def freeze_if_idle(self) -> None:
-        if not self.frozen and self.lifecycle.state is EnvState.IDLE:
+        if not self.frozen and self.lifecycle.state is EnvState.IDLE and not self.retiring:
             self.frozen = True
             with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGSTOP)
+                if self.session is not None:  # the runtime and extensions too
+                    os.killpg(self.pid, signal.SIGSTOP)
+                else:
+                    os.kill(self.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.frozen:
+            self.frozen = False
+            with contextlib.suppress(OSError):
+                if self.session is not None:
+                    os.killpg(self.pid, signal.SIGCONT)
+                else:
+                    os.kill(self.pid, signal.SIGCONT)
+
+    def rotate_log(self, limit: int) -> None:
+        """Runtime-API envs: start the log file over once it grew past ``limit``."""
+        if self.log_pos > limit and self.logfd >= 0:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.logfd, 0)
+                self.log_pos = 0
 
     def _signal_all(self) -> None:
         if self.exit_status is None:
@@ -342,6 +416,8 @@ class Env:
             with contextlib.suppress(Exception):
                 self.loop.remove_writer(self.fd)
         self.sock.close()
+        if self.session is not None:
+            self.session.close()
         self.on_dead(self)
 
     def close_log(self) -> None:
@@ -352,4 +428,4 @@ class Env:
 
     @property
     def busy(self) -> bool:
-        return self._pending is not None
+        return self._pending is not None or (self.session is not None and self.session.busy > 0)

@@ -31,11 +31,21 @@ def _lib() -> ctypes.CDLL:
     global _libc
     if _libc is None:
         lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        lib.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                              ctypes.c_ulong]
+        lib.prctl.argtypes = [
+            ctypes.c_int,
+            ctypes.c_ulong,
+            ctypes.c_ulong,
+            ctypes.c_ulong,
+            ctypes.c_ulong,
+        ]
         lib.unshare.argtypes = [ctypes.c_int]
-        lib.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                              ctypes.c_char_p]
+        lib.mount.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_ulong,
+            ctypes.c_char_p,
+        ]
         _libc = lib
     return _libc
 
@@ -64,8 +74,9 @@ def unshare(flags: int) -> None:
     _check(_lib().unshare(flags))
 
 
-def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
-          data: str | None = None) -> None:
+def mount(
+    source: str | None, target: str, fstype: str | None, flags: int = 0, data: str | None = None
+) -> None:
     _check(
         _lib().mount(
             source.encode() if source is not None else None,
@@ -94,3 +105,39 @@ def resize_tmpfs(target: str, size_mb: int) -> None:
 def bind_readonly(source: str, target: str) -> None:
     mount(source, target, None, MS_BIND | MS_REC)
     mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def bind_file(source: str, target: str, readonly: bool = True) -> None:
+    """Bind one file over another (both must exist), read-only by default."""
+    mount(source, target, None, MS_BIND)
+    if readonly:
+        mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def mount_opt(layers_dir: str, namespaces: bool) -> str:
+    """Show a function's layers as ``/opt`` (read-only, in the env's mount namespace).
+
+    Returns the path the function sees them at: ``/opt``, or ``layers_dir`` itself
+    when there is no mount namespace (or no ``/opt`` to mount over); the runtimes
+    then read ``LAMBDAHOST_OPT`` instead of assuming ``/opt``.
+    """
+    if namespaces:
+        try:
+            bind_readonly(layers_dir, "/opt")
+            return "/opt"
+        except OSError:
+            pass
+    return layers_dir
+
+
+def rewrite_opt(environ: dict[str, str], opt: str) -> None:
+    """Point ``/opt`` entries of PATH-like variables at ``opt`` (no-op for ``/opt``)."""
+    if opt == "/opt":
+        return
+    environ["LAMBDAHOST_OPT"] = opt
+    for key in ("PATH", "LD_LIBRARY_PATH", "NODE_PATH", "PYTHONPATH"):
+        value = environ.get(key)
+        if value:
+            environ[key] = ":".join(
+                opt + p[4:] if p == "/opt" or p.startswith("/opt/") else p for p in value.split(":")
+            )

@@ -1,4 +1,4 @@
-"""``EnvironmentManager``: runs Lambda Python handlers in environments forked from a zygote.
+"""``EnvironmentManager``: runs Lambda functions in environments forked from a zygote.
 
 Lives on the platform's event loop (asyncio or uvloop). It owns the zygote
 (``zygote_client.py``), the pool of generic pre-forked environments, the warm
@@ -8,6 +8,11 @@ reaped after ``idle_timeout_s`` by a periodic sweep whose decisions are pure
 (``policy.py``). Function-caused failures become ``InvokeResult`` outcomes; only
 platform failures (closed manager, zygote unable to fork, capacity) raise
 ``SandboxError``.
+
+Runtime-API runtimes (``EnvSpec.launch``: ``provided.*`` bootstraps, Node.js, Python with
+extensions) take the same generic environments; ``exec_pool.py`` routes them and
+``exec_env.py`` drives each one through its own Runtime API. Provisioned concurrency
+lives in ``provisioning.py``.
 
 Isolation per environment: own session/process group, memory cgroup limit
 (``memory_mb``; falls back to RLIMIT_AS when no writable cgroup exists), private
@@ -32,9 +37,11 @@ import shutil
 import socket
 from typing import Any
 
-from lambdahost.sandbox import policy, results
+from lambdahost.sandbox import policy
 from lambdahost.sandbox.cgroups import CgroupTree
 from lambdahost.sandbox.env import Env, Reply
+from lambdahost.sandbox.exec_pool import ExecPoolMixin, write_hosts_file
+from lambdahost.sandbox.provisioning import ProvisioningMixin
 from lambdahost.sandbox.types import (
     CapacityError,
     EnvInfo,
@@ -56,7 +63,7 @@ def _ensure_ascii(spec: EnvSpec) -> bool:
     return not (m is not None and int(m.group(1)) >= 12)
 
 
-class EnvironmentManager:
+class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
         self._clock = settings.clock
@@ -79,10 +86,15 @@ class EnvironmentManager:
         # Provisioned concurrency: key -> (spec, number of environments to keep initialised).
         self._targets: dict[str, tuple[EnvSpec, int]] = {}
         self._refilling: set[str] = set()
+        # Runtime-API environments (exec_pool.py).
+        self._shared: dict[str, list[Env]] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._hosts_file: str | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._restarting: asyncio.Task[None] | None = None
         self._started = False
         self._closed = False
+        self._closing = False
         self.zygote_errors: list[str] = []
 
     # -- start / close ----------------------------------------------------------------------------
@@ -94,6 +106,7 @@ class EnvironmentManager:
         s = self.settings
         for sub in ("logs", "pycache", "tmp"):
             os.makedirs(os.path.join(s.work_dir, sub), exist_ok=True)
+        self._hosts_file = write_hosts_file(s.work_dir)
         if s.use_cgroups is not False:
             self._cgtree = CgroupTree.create()
             if self._cgtree is None and s.use_cgroups:
@@ -118,11 +131,22 @@ class EnvironmentManager:
         assert self._loop is not None
         s = self.settings
         tmp = {None: "auto", True: "ns", False: "dir"}[s.use_namespaces]
-        cfg: dict[str, Any] = {"log_dir": os.path.join(s.work_dir, "logs"), "tmp": tmp,
-                               "eph": 512, "pycache": os.path.join(s.work_dir, "pycache"),
-                               "preload": list(s.preload_modules)}
-        zygote = ZygoteClient(self._loop, s.python, cfg, self._on_forked, self._on_fork_failed,
-                              self._on_exited, self._on_zygote_lost)
+        cfg: dict[str, Any] = {
+            "log_dir": os.path.join(s.work_dir, "logs"),
+            "tmp": tmp,
+            "eph": 512,
+            "pycache": os.path.join(s.work_dir, "pycache"),
+            "preload": list(s.preload_modules),
+        }
+        zygote = ZygoteClient(
+            self._loop,
+            s.python,
+            cfg,
+            self._on_forked,
+            self._on_fork_failed,
+            self._on_exited,
+            self._on_zygote_lost,
+        )
         hello = await zygote.start()
         self._zygote = zygote
         self._tmp_mode = "ns" if hello.get("ns") else "dir"
@@ -130,12 +154,14 @@ class EnvironmentManager:
 
     async def close(self) -> None:
         """Kill every environment and the zygote, reap them, remove cgroups and dirs."""
-        if self._closed:
+        if self._closed or self._closing:
             return
-        self._closed = True
+        self._closing = True
         for task in (self._sweeper, self._restarting):
             if task is not None:
                 task.cancel()
+        await self._retire_all()
+        self._closed = True
         for env in list(self._live.values()):
             env.abort()
         while self._waiters:
@@ -163,6 +189,8 @@ class EnvironmentManager:
     async def invoke(self, spec: EnvSpec, request: InvokeRequest) -> InvokeResult:
         if self._closed or not self._started:
             raise SandboxError("the sandbox is not running")
+        if spec.launch is not None:
+            return await self._invoke_exec(spec, request)
         stack = self._idle.get(spec.key)
         if stack:
             env = stack.pop()
@@ -172,8 +200,9 @@ class EnvironmentManager:
             cold = False
         else:
             env = await self._acquire_generic()
-            fut = env.start_cold(spec, request, self._assign_meta(spec, env),
-                                 self.settings.init_timeout_s)
+            fut = env.start_cold(
+                spec, request, self._assign_meta(spec, env), self.settings.init_timeout_s
+            )
             cold = True
         reply = await fut
         result = env.to_result(reply, cold)
@@ -188,10 +217,20 @@ class EnvironmentManager:
             except OSError:
                 rlimit = True
         env.max_log = self.settings.max_log_bytes
-        return {"key": spec.key, "name": spec.function_name, "code_dir": spec.code_dir, "handler": spec.handler,
-                "environ": dict(spec.environ), "mem": spec.memory_mb, "eph": spec.ephemeral_mb,
-                "timeout": spec.timeout_s, "rlimit": rlimit, "ascii": _ensure_ascii(spec),
-                "log_limit": self.settings.max_log_bytes}
+        return {
+            "key": spec.key,
+            "name": spec.function_name,
+            "code_dir": spec.code_dir,
+            "handler": spec.handler,
+            "environ": dict(spec.environ),
+            "mem": spec.memory_mb,
+            "eph": spec.ephemeral_mb,
+            "timeout": spec.timeout_s,
+            "rlimit": rlimit,
+            "ascii": _ensure_ascii(spec),
+            "log_limit": self.settings.max_log_bytes,
+            "opt": spec.opt_dir,
+        }
 
     def _after(self, env: Env, reply: Reply) -> None:
         """Return the env to its key's idle stack, or get rid of it."""
@@ -200,8 +239,13 @@ class EnvironmentManager:
         if reply.kind == "result":
             env.invocations += 1
             self._generic_failures = 0
-        if (reply.kind == "result" and env.state is EnvState.INVOKING and not env.doomed
-                and not self._closed and env.key is not None):
+        if (
+            reply.kind == "result"
+            and env.state is EnvState.INVOKING
+            and not env.doomed
+            and not self._closed
+            and env.key is not None
+        ):
             env.lifecycle.move(EnvState.IDLE)
             if self.settings.freeze_idle:
                 # Freeze on the next loop iteration, after the caller got its result: an env
@@ -218,8 +262,12 @@ class EnvironmentManager:
     async def _acquire_generic(self) -> Env:
         s = self.settings
         if self._assigned + self._reserved >= s.max_environments:
-            entries = [policy.IdleEntry(e.env_id, k, e.last_used)
-                       for k, st in self._idle.items() for e in st if not e.provisioned]
+            entries = [
+                policy.IdleEntry(e.env_id, k, e.last_used)
+                for k, st in self._idle.items()
+                for e in st
+                if not e.provisioned
+            ]
             victim = policy.eviction_victim(entries)
             if victim is None:
                 raise CapacityError(f"all {s.max_environments} environments are busy")
@@ -244,83 +292,6 @@ class EnvironmentManager:
         self._refill()
         return env
 
-    # -- provisioned concurrency ------------------------------------------------------------------
-    async def provision(self, spec: EnvSpec, count: int) -> str | None:
-        """Keep ``count`` environments of ``spec.key`` initialised ahead of demand.
-
-        Returns None once they are all ready, or the reason one could not be
-        initialised (an init error's message, a timeout). Provisioned environments
-        serve invokes first (they sit in the key's idle stack), are never reaped
-        as idle, and are replaced when they die.
-        """
-        self._targets[spec.key] = (spec, count)
-        return await self._fill(spec.key)
-
-    def unprovision(self, key: str) -> None:
-        """Stop keeping environments of ``key``; they become ordinary warm ones."""
-        self._targets.pop(key, None)
-        for env in self._live.values():
-            if env.key == key:
-                env.provisioned = False
-
-    def provisioned(self, key: str) -> tuple[int, int]:
-        """(allocated, available): initialised provisioned envs, and those idle now."""
-        envs = [e for e in self._live.values() if e.key == key and e.provisioned]
-        ready = [e for e in envs if e.state in (EnvState.IDLE, EnvState.INVOKING)]
-        return len(ready), sum(1 for e in ready if e.state is EnvState.IDLE)
-
-    async def _fill(self, key: str) -> str | None:
-        target = self._targets.get(key)
-        if target is None or self._closed:
-            return None
-        spec, count = target
-        have = sum(1 for e in self._live.values() if e.key == key and e.provisioned)
-        errors = await asyncio.gather(
-            *(self._provision_one(spec) for _ in range(max(0, count - have))),
-            return_exceptions=True,
-        )
-        for error in errors:
-            if error is not None:
-                return str(error)
-        return None
-
-    async def _provision_one(self, spec: EnvSpec) -> str | None:
-        env = await self._acquire_generic()
-        env.provisioned = True
-        reply = await env.start_init(spec, self._assign_meta(spec, env),
-                                     self.settings.init_timeout_s)
-        if reply.kind == "ready" and env.lifecycle.alive and not env.doomed and not self._closed:
-            env.lifecycle.move(EnvState.IDLE)
-            env.last_used = self._clock.monotonic()
-            env.last_used_wall = self._clock.time()
-            if self.settings.freeze_idle:
-                env.freeze_if_idle()
-            self._idle.setdefault(spec.key, []).append(env)
-            return None
-        env.provisioned = False
-        env.kill()
-        if reply.kind == "init_error":
-            return results.init_error_reason(reply.body)
-        if reply.kind == "timeout":
-            return f"Init timed out after {self.settings.init_timeout_s:.2f} seconds"
-        return "The environment exited during init"
-
-    def _replace_provisioned(self, key: str) -> None:
-        if key not in self._targets or key in self._refilling or self._loop is None:
-            return
-        self._refilling.add(key)
-
-        async def refill() -> None:
-            try:
-                await asyncio.sleep(0.05)
-                await self._fill(key)
-            except SandboxError:
-                pass
-            finally:
-                self._refilling.discard(key)
-
-        self._loop.create_task(refill())
-
     # -- pool of generic environments ------------------------------------------------------------
     def _refill(self) -> None:
         zygote = self._zygote
@@ -331,8 +302,9 @@ class EnvironmentManager:
         target = self.settings.pool_size
         if self._generic_failures >= _GENERIC_FAILURE_LIMIT:
             target = 0  # generic envs keep dying during set-up: fork only for waiters
-        for _ in range(policy.forks_needed(len(self._generic), len(self._tags),
-                                           len(self._waiters), target)):
+        for _ in range(
+            policy.forks_needed(len(self._generic), len(self._tags), len(self._waiters), target)
+        ):
             tag = next(self._ids)
             cg: str | None = None
             peak: str | None = None
@@ -353,8 +325,19 @@ class EnvironmentManager:
         assert self._loop is not None
         cg, tmpdir = self._tags.pop(tag, (None, None))
         sock = socket.socket(fileno=chan_fd)
-        env = Env(tag, pid, sock, log_fd, cg, self._cgtree, tmpdir, self._loop, self._on_dead,
-                  self._clock.time(), self._clock.monotonic())
+        env = Env(
+            tag,
+            pid,
+            sock,
+            log_fd,
+            cg,
+            self._cgtree,
+            tmpdir,
+            self._loop,
+            self._on_dead,
+            self._clock.time(),
+            self._clock.monotonic(),
+        )
         env.released = self._released_after_cancel
         self._live[env.env_id] = env
         self._by_pid[pid] = env
@@ -393,11 +376,7 @@ class EnvironmentManager:
             self._replace_provisioned(env.key)
         if env.key is not None:
             self._assigned -= 1
-            stack = self._idle.get(env.key)
-            if stack is not None and env in stack:
-                stack.remove(env)
-                if not stack:
-                    del self._idle[env.key]
+            self._unpool(env)
         else:
             with contextlib.suppress(ValueError):
                 self._generic.remove(env)
@@ -456,21 +435,28 @@ class EnvironmentManager:
 
     # -- sweeping, discard, snapshot --------------------------------------------------------------
     async def _sweep_loop(self) -> None:
-        interval = policy.sweep_interval(self.settings.idle_timeout_s,
-                                         self.settings.sweep_interval_s)
+        interval = policy.sweep_interval(
+            self.settings.idle_timeout_s, self.settings.sweep_interval_s
+        )
         while True:
             await asyncio.sleep(interval)
             self.sweep()
 
     def sweep(self) -> None:
         """Reap idle environments past ``idle_timeout_s``; retry leftover cleanups."""
-        entries = [policy.IdleEntry(e.env_id, k, e.last_used)
-                   for k, st in self._idle.items() for e in st if not e.provisioned]
-        for env_id in policy.expired(entries, self._clock.monotonic(),
-                                     self.settings.idle_timeout_s):
+        entries = [
+            policy.IdleEntry(e.env_id, k, e.last_used)
+            for pools in (self._idle, self._shared)
+            for k, st in pools.items()
+            for e in st
+            if not e.provisioned and not e.busy
+        ]
+        for env_id in policy.expired(
+            entries, self._clock.monotonic(), self.settings.idle_timeout_s
+        ):
             env = self._live.get(env_id)
             if env is not None:
-                env.kill()
+                self._retire(env, "spindown")
         self._clean_dirty()
 
     def discard(self, key_prefix: str) -> None:
@@ -481,14 +467,16 @@ class EnvironmentManager:
         for env in list(self._live.values()):
             if env.key is None or not env.key.startswith(key_prefix):
                 continue
-            if env.state is EnvState.IDLE:
-                env.kill()
+            if env.state is EnvState.IDLE and not env.busy:
+                self._retire(env, "spindown")
             else:
                 env.doomed = True
 
     def snapshot(self) -> list[EnvInfo]:
-        return [EnvInfo(e.key or None, e.pid, e.state, e.created, e.last_used_wall,
-                        e.invocations) for e in self._live.values()]
+        return [
+            EnvInfo(e.key or None, e.pid, e.state, e.created, e.last_used_wall, e.invocations)
+            for e in self._live.values()
+        ]
 
     @property
     def zygote_pid(self) -> int | None:

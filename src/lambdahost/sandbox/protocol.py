@@ -16,6 +16,11 @@ Manager -> env:  ``ASSIGN(meta)``, ``INVOKE(meta, payload)``.
 Env -> manager:  ``READY(meta, log)``, ``INIT_ERROR(meta, body, log)``,
 ``RESULT(meta, body, log)``. The manager reads the log of an env that died
 mid-request straight from the env's log file (see ``runtime.py``).
+
+Runtime-API environments (``supervisor.py``) use ``ASSIGN`` and ``INIT_ERROR`` too, and:
+env -> manager ``SPAWNED([names])`` (external extensions started; wait for ``GO``),
+``EXITED([role, name, wait status])``; manager -> env ``GO()`` (start the runtime),
+``SIGNAL([target, signum])`` (target ``runtime``, ``extensions`` or ``all``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ T_INVOKE = 2
 T_READY = 3
 T_INIT_ERROR = 4
 T_RESULT = 5
+T_SPAWNED = 6
+T_GO = 7
+T_EXITED = 8
+T_SIGNAL = 9
 
 _HEAD = struct.Struct(">IBB")
 _LEN = struct.Struct(">I")
@@ -48,9 +57,7 @@ def encode(ftype: int, *parts: bytes) -> bytes:
         raise ProtocolError("too many parts or bad type")
     lengths = [len(p) for p in parts]
     body_len = 2 + 4 * n + sum(lengths)
-    return b"".join(
-        (_HEAD.pack(body_len, ftype, n), struct.pack(f">{n}I", *lengths), *parts)
-    )
+    return b"".join((_HEAD.pack(body_len, ftype, n), struct.pack(f">{n}I", *lengths), *parts))
 
 
 def _parse_body(ftype: int, nparts: int, buf: bytes | bytearray, pos: int, end: int) -> Frame:

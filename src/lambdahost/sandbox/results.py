@@ -104,3 +104,21 @@ def init_error_reason(body: bytes) -> str:
         return f"{data.get('errorType', 'Runtime.Unknown')}: {data.get('errorMessage', '')}"
     except (ValueError, AttributeError):
         return body.decode("utf-8", "replace")[:512]
+
+
+def runtime_exit_message(request_id: str, status: int | None) -> str:
+    """A Runtime-API runtime's exit, worded as Lambda does (exit 0 gives no reason)."""
+    if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return f"RequestId: {request_id} Error: Runtime exited without providing a reason"
+    return exit_error_message(request_id, status)
+
+
+def platform_error(request_id: str, error_type: str, message: str) -> tuple[bytes, str]:
+    """(payload, log lines) of an error the platform raises for a request, e.g.
+    ``Runtime.InvalidEntrypoint`` or ``Runtime.ExitError``."""
+    text = (
+        message
+        if message.startswith("RequestId: ")
+        else f"RequestId: {request_id} Error: {message}"
+    )
+    return _compact({"errorType": error_type, "errorMessage": text}), f"{text}\n{error_type}\n"

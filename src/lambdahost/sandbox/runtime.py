@@ -122,10 +122,12 @@ class Environment:
         os.dup2(self.logfd, 1)
         os.dup2(self.logfd, 2)
         sys.stdin = open(0, closefd=False)
-        sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace",
-                          closefd=False)
-        sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace",
-                          closefd=False)
+        sys.stdout = open(
+            1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False
+        )
+        sys.stderr = open(
+            2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False
+        )
 
     # -- I/O helpers ----------------------------------------------------------------------
     def send(self, ftype: int, meta: object, *parts: bytes) -> None:
@@ -160,13 +162,20 @@ class Environment:
                 return int(os.pread(self.peak_fd, 32, 0))
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    def log_error(self, error_type: str, message: str, stack: list[str],
-                  request_id: str = "") -> None:
+    def log_error(
+        self, error_type: str, message: str, stack: list[str], request_id: str = ""
+    ) -> None:
         out = sys.stdout
         if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON":
-            rec = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                   "level": "ERROR", "message": message, "errorType": error_type,
-                   "errorMessage": message, "stackTrace": stack, "requestId": request_id}
+            rec = {
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "level": "ERROR",
+                "message": message,
+                "errorType": error_type,
+                "errorMessage": message,
+                "stackTrace": stack,
+                "requestId": request_id,
+            }
             out.write(json.dumps(rec) + "\n")
         else:
             lines = [f"[ERROR] {error_type}: {message}", "Traceback (most recent call last):"]
@@ -185,6 +194,10 @@ class Environment:
         self.ensure_ascii = bool(meta.get("ascii", True))
         with contextlib.suppress(OSError):
             linux.set_name("lh:" + str(meta.get("name", "")))
+        if "exec" in meta:  # a Runtime-API runtime: become its supervisor
+            from lambdahost.sandbox import supervisor  # imported here: not in the zygote
+
+            supervisor.run(self, meta)
         try:
             self._prepare(meta)
             self.handler = self._load_handler(str(meta["handler"]))
@@ -192,10 +205,20 @@ class Environment:
             self.handler = None
             init_ms = (time.perf_counter() - t0) * 1000.0
             self.log_error(e.error_type, e.message, e.stack)
-            body = json.dumps({"errorMessage": e.message, "errorType": e.error_type,
-                               "requestId": "", "stackTrace": e.stack}).encode()
-            self.send(protocol.T_INIT_ERROR, [e.error_type, init_ms, self.peak_bytes()], body,
-                      self.drain_log())
+            body = json.dumps(
+                {
+                    "errorMessage": e.message,
+                    "errorType": e.error_type,
+                    "requestId": "",
+                    "stackTrace": e.stack,
+                }
+            ).encode()
+            self.send(
+                protocol.T_INIT_ERROR,
+                [e.error_type, init_ms, self.peak_bytes()],
+                body,
+                self.drain_log(),
+            )
             return
         init_ms = (time.perf_counter() - t0) * 1000.0
         log = self.drain_log()
@@ -209,6 +232,12 @@ class Environment:
             if eph != int(self.cfg.get("eph", 512)):
                 linux.resize_tmpfs("/tmp", eph)
             self._bind_code(code_dir)
+        opt = "/opt"
+        if meta.get("opt"):
+            ns = self.cfg.get("tmp") == "ns"
+            opt = linux.mount_opt(self.host_path(str(meta["opt"])), ns)
+            if opt != "/opt":
+                opt = str(meta["opt"])
         if meta.get("rlimit"):
             self.rlimit_mode = True
             with open("/proc/self/statm") as f:
@@ -224,16 +253,29 @@ class Environment:
         if tmpdir:
             environ["TMPDIR"] = str(tmpdir)
             tempfile.tempdir = None
+        if meta.get("opt"):
+            linux.rewrite_opt(environ, opt)
         os.environ.clear()
         os.environ.update(environ)
-        layers = ["/opt/python", f"/opt/python/lib/python{sys.version_info[0]}."
-                  f"{sys.version_info[1]}/site-packages"]
+        layers = [
+            f"{opt}/python",
+            f"{opt}/python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages",
+        ]
         extra = [p for p in environ.get("PYTHONPATH", "").split(":") if p]
         base = [p for p in sys.path if p not in ("", ".")]
         front = [code_dir, *extra, *layers]
-        sys.path[:] = list(dict.fromkeys(
-            [p for p in front if p == code_dir or os.path.isdir(p)] + base))
+        sys.path[:] = list(
+            dict.fromkeys([p for p in front if p == code_dir or os.path.isdir(p)] + base)
+        )
         configure_logging(os.environ)
+
+    def host_path(self, path: str) -> str:
+        """A host path as reachable from inside this env's mount namespace (our private
+        ``/tmp`` hides the host's, which stays reachable through ``old_tmp_fd``)."""
+        real = os.path.realpath(path)
+        if (real == "/tmp" or real.startswith("/tmp/")) and self.old_tmp_fd >= 0:
+            return f"/proc/self/fd/{self.old_tmp_fd}/{os.path.relpath(real, '/tmp')}"
+        return real
 
     def _bind_code(self, code_dir: str) -> None:
         """Make the code dir read-only inside this env; re-expose it if it lives in /tmp."""
@@ -244,8 +286,16 @@ class Environment:
                 os.makedirs(real, exist_ok=True)
                 src = f"/proc/self/fd/{self.old_tmp_fd}/{rel}"
                 linux.mount(src, real, None, linux.MS_BIND | linux.MS_REC)
-                linux.mount(None, real, None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY
-                            | linux.MS_NOSUID | linux.MS_NODEV)
+                linux.mount(
+                    None,
+                    real,
+                    None,
+                    linux.MS_REMOUNT
+                    | linux.MS_BIND
+                    | linux.MS_RDONLY
+                    | linux.MS_NOSUID
+                    | linux.MS_NODEV,
+                )
             else:
                 linux.bind_readonly(real, real)
 
@@ -256,29 +306,35 @@ class Environment:
             raise InitError("Runtime.MalformedHandlerName", f"Bad handler '{spec}': {e}") from e
         modname = modname.replace("/", ".")
         if modname in sys.builtin_module_names:
-            raise InitError("Runtime.BuiltInModuleConflict",
-                            f"Cannot use built-in module {modname} as a handler module")
+            raise InitError(
+                "Runtime.BuiltInModuleConflict",
+                f"Cannot use built-in module {modname} as a handler module",
+            )
         try:
             module = importlib.import_module(modname)
         except ImportError as e:
-            raise InitError("Runtime.ImportModuleError",
-                            f"Unable to import module '{modname}': {e}") from e
+            raise InitError(
+                "Runtime.ImportModuleError", f"Unable to import module '{modname}': {e}"
+            ) from e
         except SyntaxError as e:
             stack = [f'  File "{e.filename}" Line {e.lineno}\n    {(e.text or "").strip()}\n']
-            raise InitError("Runtime.UserCodeSyntaxError",
-                            f"Syntax error in module '{modname}': {e}", stack) from e
+            raise InitError(
+                "Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {e}", stack
+            ) from e
         except Exception as e:
-            raise InitError("Runtime.ImportModuleError",
-                            f"Unable to import module '{modname}': {e}",
-                            _stack(e)) from e
+            raise InitError(
+                "Runtime.ImportModuleError", f"Unable to import module '{modname}': {e}", _stack(e)
+            ) from e
         try:
             handler = getattr(module, fname)
         except AttributeError as e:
-            raise InitError("Runtime.HandlerNotFound",
-                            f"Handler '{fname}' missing on module '{modname}'") from e
+            raise InitError(
+                "Runtime.HandlerNotFound", f"Handler '{fname}' missing on module '{modname}'"
+            ) from e
         if not callable(handler):
-            raise InitError("Runtime.HandlerNotFound",
-                            f"Handler '{fname}' missing on module '{modname}'")
+            raise InitError(
+                "Runtime.HandlerNotFound", f"Handler '{fname}' missing on module '{modname}'"
+            )
         return handler  # type: ignore[no-any-return]
 
     # -- phase 3: invocations ---------------------------------------------------------------------
@@ -297,30 +353,50 @@ class Environment:
         ok, error_type, body = self._call(handler, rid, arn, cc_text, deadline_ms, payload)
         duration = (time.perf_counter() - t0) * 1000.0
         log = self.drain_log()
-        self.send(protocol.T_RESULT, [ok, error_type, duration, self.peak_bytes(), self.log_pos],
-                  body, log)
+        self.send(
+            protocol.T_RESULT,
+            [ok, error_type, duration, self.peak_bytes(), self.log_pos],
+            body,
+            log,
+        )
 
-    def _error(self, rid: str, error_type: str, message: str, stack: list[str],
-               log: bool = True) -> tuple[bool, str, bytes]:
+    def _error(
+        self, rid: str, error_type: str, message: str, stack: list[str], log: bool = True
+    ) -> tuple[bool, str, bytes]:
         if log:
             self.log_error(error_type, message, stack, rid)
-        body = json.dumps({"errorMessage": message, "errorType": error_type, "requestId": rid,
-                           "stackTrace": stack}).encode()
+        body = json.dumps(
+            {
+                "errorMessage": message,
+                "errorType": error_type,
+                "requestId": rid,
+                "stackTrace": stack,
+            }
+        ).encode()
         return False, error_type, body
 
-    def _call(self, handler: Callable[[Any, Any], Any], rid: str, arn: str,
-              cc_text: str | None, deadline_ms: int,
-              payload: bytes) -> tuple[bool, str | None, bytes]:
+    def _call(
+        self,
+        handler: Callable[[Any, Any], Any],
+        rid: str,
+        arn: str,
+        cc_text: str | None,
+        deadline_ms: int,
+        payload: bytes,
+    ) -> tuple[bool, str | None, bytes]:
         try:
             event = json.loads(payload) if payload else {}
         except ValueError as e:
-            return self._error(rid, "Runtime.UnmarshalError", f"Unable to unmarshal input: {e}",
-                               [])
+            return self._error(rid, "Runtime.UnmarshalError", f"Unable to unmarshal input: {e}", [])
         try:
             client_context = parse_client_context(cc_text)
         except ValueError as e:
-            return self._error(rid, "Runtime.LambdaContextUnmarshalError",
-                               f"Unable to parse Client Context JSON: {e}", [])
+            return self._error(
+                rid,
+                "Runtime.LambdaContextUnmarshalError",
+                f"Unable to parse Client Context JSON: {e}",
+                [],
+            )
         context = LambdaContext(rid, arn, deadline_ms, client_context, sys.stdout.write)
         try:
             result = handler(event, context)
@@ -335,11 +411,11 @@ class Environment:
         if isinstance(result, bytes | bytearray):
             return True, None, bytes(result)
         try:
-            body = json.dumps(result, default=_decimal_default,
-                              ensure_ascii=self.ensure_ascii).encode()
+            body = json.dumps(
+                result, default=_decimal_default, ensure_ascii=self.ensure_ascii
+            ).encode()
         except (TypeError, ValueError, OverflowError) as e:
-            return self._error(rid, "Runtime.MarshalError", f"Unable to marshal response: {e}",
-                               [])
+            return self._error(rid, "Runtime.MarshalError", f"Unable to marshal response: {e}", [])
         return True, None, body
 
     def _exit_during_invoke(self, e: SystemExit) -> NoReturn:
@@ -412,4 +488,3 @@ def child_main(chan: socket.socket, logfd: int, cfg: dict[str, Any], zygote_pid:
         with contextlib.suppress(Exception):
             os.write(2, traceback.format_exc().encode())
         os._exit(_ERR_EXIT)
-

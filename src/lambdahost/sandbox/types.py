@@ -10,11 +10,27 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lambdahost.core.clock import Clock, SystemClock
 from lambdahost.errors import PlatformError
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How a Runtime-API environment starts its runtime (absent: the built-in Python runtime).
+
+    ``argv`` is the command to exec; empty means "the function's ``bootstrap``": the
+    first of ``bootstrap`` that exists (``<code>/bootstrap``, then ``/opt/bootstrap``).
+    ``bash_sh`` makes ``/bin/sh`` bash inside the environment (Amazon Linux's shell),
+    so shell bootstraps written for ``provided.al2023`` run unmodified.
+    """
+
+    kind: str  # "provided" | "node"
+    argv: tuple[str, ...] = ()
+    bootstrap: tuple[str, ...] = ()
+    bash_sh: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,9 @@ class EnvSpec:
     ephemeral_mb: int
     environ: Mapping[str, str]
     init_type: str = "on-demand"
+    launch: Launch | None = None  # None: the built-in fast Python runtime
+    opt_dir: str | None = None  # the function's layers, extracted in order; seen as /opt
+    max_concurrency: int = 1  # invocations one environment serves at once (Runtime API only)
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,9 @@ class InvokeRequest:
     invoked_function_arn: str
     client_context: str | None = None
     trace_id: str | None = None
+    # Streamed responses (InvokeWithResponseStream): called with each chunk as the runtime
+    # sends it. Runtimes that do not stream answer with a whole payload instead.
+    on_chunk: Callable[[bytes], None] | None = field(default=None, compare=False)
 
 
 class Outcome(enum.Enum):
@@ -63,6 +85,7 @@ class InvokeResult:
     init_duration_ms: float | None
     max_memory_used_mb: int
     cold_start: bool
+    streamed: bool = False  # the payload went out through ``InvokeRequest.on_chunk``
 
 
 class EnvState(enum.Enum):
@@ -101,6 +124,7 @@ class SandboxSettings:
     freeze_idle: bool = True  # SIGSTOP idle environments, SIGCONT before each request
     preload_modules: tuple[str, ...] = ()  # extra modules the zygote imports (e.g. "boto3")
     max_log_bytes: int = 1 << 20  # log text returned per invocation (tail kept)
+    shutdown_grace_s: float = 2.0  # Runtime-API envs: SIGTERM/SHUTDOWN before SIGKILL
     clock: Clock = field(default_factory=SystemClock)
 
 

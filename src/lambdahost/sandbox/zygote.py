@@ -36,9 +36,23 @@ from typing import Any, NoReturn
 from lambdahost.sandbox import linux, runtime
 
 # ast/linecache/tokenize: traceback formatting imports them lazily (~2-10 ms on a first error).
-_RUNTIME_MODULES = ("json", "traceback", "logging", "decimal", "importlib", "importlib.util",
-                    "tempfile", "resource", "socket", "struct", "ctypes", "contextlib", "ast",
-                    "linecache", "tokenize")
+_RUNTIME_MODULES = (
+    "json",
+    "traceback",
+    "logging",
+    "decimal",
+    "importlib",
+    "importlib.util",
+    "tempfile",
+    "resource",
+    "socket",
+    "struct",
+    "ctypes",
+    "contextlib",
+    "ast",
+    "linecache",
+    "tokenize",
+)
 
 
 def _probe_namespaces() -> bool:
@@ -92,8 +106,13 @@ class Zygote:
         except OSError as e:
             self.send({"op": "fork_failed", "tag": tag, "error": str(e)})
             return
-        child_cfg = {"tmp": self.cfg.get("tmp"), "eph": self.cfg.get("eph", 512),
-                     "cg": req.get("cg"), "peak": req.get("peak"), "tmpdir": req.get("tmpdir")}
+        child_cfg = {
+            "tmp": self.cfg.get("tmp"),
+            "eph": self.cfg.get("eph", 512),
+            "cg": req.get("cg"),
+            "peak": req.get("peak"),
+            "tmpdir": req.get("tmpdir"),
+        }
         gc.freeze()
         try:
             pid = os.fork()
@@ -119,8 +138,9 @@ class Zygote:
             a.close()
             os.close(logfd)
 
-    def _in_child(self, a: socket.socket, b: socket.socket, logfd: int,
-                  child_cfg: dict[str, Any]) -> NoReturn:
+    def _in_child(
+        self, a: socket.socket, b: socket.socket, logfd: int, child_cfg: dict[str, Any]
+    ) -> NoReturn:
         try:
             self.ep.close()
             self.ctrl.close()

@@ -39,11 +39,16 @@ BOOTSTRAP = (
 
 
 class ZygoteClient:
-    def __init__(self, loop: asyncio.AbstractEventLoop, python: str, cfg: dict[str, Any],
-                 on_forked: Callable[[int, int, int, int], None],
-                 on_fork_failed: Callable[[int, str], None],
-                 on_exited: Callable[[int, int, int], None],
-                 on_lost: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        python: str,
+        cfg: dict[str, Any],
+        on_forked: Callable[[int, int, int, int], None],
+        on_fork_failed: Callable[[int, str], None],
+        on_exited: Callable[[int, int, int], None],
+        on_lost: Callable[[], None],
+    ) -> None:
         self.loop = loop
         self.python = python
         self.cfg = cfg
@@ -68,7 +73,9 @@ class ZygoteClient:
         try:
             self.proc = subprocess.Popen(
                 [self.python, "-s", "-c", BOOTSTRAP, _SRC_ROOT, json.dumps(cfg)],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, start_new_session=True,
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         finally:
             theirs.close()
@@ -83,10 +90,12 @@ class ZygoteClient:
             raise SandboxError("the sandbox zygote did not start") from None
         return self.hello
 
-    def request_fork(self, tag: int, cgroup: str | None, peak: str | None,
-                     tmpdir: str | None) -> None:
-        msg = json.dumps({"op": "fork", "tag": tag, "cg": cgroup, "peak": peak,
-                          "tmpdir": tmpdir}).encode()
+    def request_fork(
+        self, tag: int, cgroup: str | None, peak: str | None, tmpdir: str | None
+    ) -> None:
+        msg = json.dumps(
+            {"op": "fork", "tag": tag, "cg": cgroup, "peak": peak, "tmpdir": tmpdir}
+        ).encode()
         if self._outq:
             self._outq.append(msg)
             return
@@ -122,7 +131,8 @@ class ZygoteClient:
         while True:
             try:
                 data, fds, _, _ = socket.recv_fds(
-                    sock, 65536, 4, socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC)
+                    sock, 65536, 4, socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC
+                )
             except BlockingIOError:
                 return
             except OSError:

@@ -15,8 +15,10 @@ from lambdahost.sandbox.context import (
 
 
 def test_client_context_shape() -> None:
-    cc = parse_client_context('{"custom": {"x": 1}, "env": {"e": "v"}, '
-                              '"client": {"installation_id": "i-1", "app_title": "t"}}')
+    cc = parse_client_context(
+        '{"custom": {"x": 1}, "env": {"e": "v"}, '
+        '"client": {"installation_id": "i-1", "app_title": "t"}}'
+    )
     assert cc is not None
     assert cc.custom == {"x": 1} and cc.env == {"e": "v"}
     assert cc.client is not None and cc.client.installation_id == "i-1"
@@ -50,5 +52,8 @@ def test_text_format() -> None:
 
 def test_json_format() -> None:
     line = LambdaJsonFormatter().format(_record("hello"))
-    assert re.fullmatch(r'\{"timestamp": "2023-11-14T22:13:20.500Z", "level": "INFO", '
-                        r'"message": "hello", "logger": "root", "requestId": "req-9"\}', line)
+    assert re.fullmatch(
+        r'\{"timestamp": "2023-11-14T22:13:20.500Z", "level": "INFO", '
+        r'"message": "hello", "logger": "root", "requestId": "req-9"\}',
+        line,
+    )

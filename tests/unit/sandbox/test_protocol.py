@@ -29,8 +29,10 @@ def test_zero_parts_and_empty_parts() -> None:
 
 
 def test_byte_by_byte_feeding() -> None:
-    frames = [protocol.encode(protocol.T_RESULT, b"[true]", b"x" * 300, b"log\n"),
-              protocol.encode(protocol.T_READY, b"[1.5, 0]", b"")]
+    frames = [
+        protocol.encode(protocol.T_RESULT, b"[true]", b"x" * 300, b"log\n"),
+        protocol.encode(protocol.T_READY, b"[1.5, 0]", b""),
+    ]
     stream = b"".join(frames)
     dec = protocol.FrameDecoder()
     out = []
@@ -38,8 +40,10 @@ def test_byte_by_byte_feeding() -> None:
         out.extend(dec.feed(stream[i : i + 1]))
         if i < len(frames[0]) - 1:
             assert out == []
-    assert out == [(protocol.T_RESULT, (b"[true]", b"x" * 300, b"log\n")),
-                   (protocol.T_READY, (b"[1.5, 0]", b""))]
+    assert out == [
+        (protocol.T_RESULT, (b"[true]", b"x" * 300, b"log\n")),
+        (protocol.T_READY, (b"[1.5, 0]", b"")),
+    ]
     assert dec.buffered == 0
 
 
@@ -70,10 +74,13 @@ def test_large_payload() -> None:
     assert frames == [(protocol.T_INVOKE, (b"{}", big))]
 
 
-@pytest.mark.parametrize("bad", [
-    struct.pack(">IBB", 0, 1, 0),  # shorter than type + nparts
-    struct.pack(">IBB", protocol.MAX_FRAME + 1, 1, 0),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        struct.pack(">IBB", 0, 1, 0),  # shorter than type + nparts
+        struct.pack(">IBB", protocol.MAX_FRAME + 1, 1, 0),
+    ],
+)
 def test_bad_length_raises(bad: bytes) -> None:
     with pytest.raises(protocol.ProtocolError):
         protocol.FrameDecoder().feed(bad)

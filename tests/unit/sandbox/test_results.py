@@ -23,16 +23,20 @@ def test_describe_wait_status() -> None:
 
 def test_exit_error_payload_is_lambdas() -> None:
     body = results.exit_error_payload("req-1", signal.SIGKILL)
-    assert body == (b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: req-1 Error: '
-                    b'Runtime exited with error: signal: killed"}')
+    assert body == (
+        b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: req-1 Error: '
+        b'Runtime exited with error: signal: killed"}'
+    )
     assert json.loads(results.exit_error_payload("r", _exited(3)))["errorMessage"].endswith(
-        "exit status 3")
+        "exit status 3"
+    )
 
 
 def test_timeout_payload_and_log_line() -> None:
     assert results.timeout_payload("abc", 3) == (
         b'{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: abc Error: '
-        b'Task timed out after 3.00 seconds"}')
+        b'Task timed out after 3.00 seconds"}'
+    )
     line = results.timeout_log_line(1_700_000_000.123, "abc", 3)
     assert line == "2023-11-14T22:13:20.123Z abc Task timed out after 3.00 seconds\n"
 

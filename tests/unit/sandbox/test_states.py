@@ -23,15 +23,18 @@ def test_happy_path() -> None:
     assert lc.die() is False
 
 
-@pytest.mark.parametrize(("start", "target"), [
-    (S.GENERIC, S.INVOKING),
-    (S.GENERIC, S.IDLE),
-    (S.INITIALIZING, S.GENERIC),
-    (S.IDLE, S.INITIALIZING),
-    (S.INVOKING, S.INVOKING),
-    (S.DEAD, S.GENERIC),
-    (S.DEAD, S.IDLE),
-])
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        (S.GENERIC, S.INVOKING),
+        (S.GENERIC, S.IDLE),
+        (S.INITIALIZING, S.GENERIC),
+        (S.IDLE, S.INITIALIZING),
+        (S.INVOKING, S.INVOKING),
+        (S.DEAD, S.GENERIC),
+        (S.DEAD, S.IDLE),
+    ],
+)
 def test_illegal_moves_raise(start: S, target: S) -> None:
     lc = EnvLifecycle("env-7", start)
     with pytest.raises(InvalidTransition) as err:
