@@ -94,6 +94,8 @@ def event(
 
 def data(payload: Any) -> dict[str, Any]:
     """A history payload wrapper (``EventInput``/``EventResult``/``EventError``)."""
+    if payload is None:
+        return {"Truncated": False}
     return {"Payload": payload, "Truncated": False}
 
 

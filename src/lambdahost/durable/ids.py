@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import struct
@@ -51,9 +52,7 @@ class ExecutionArn:
 
 def parse_arn(value: str, member: str = "durableExecutionArn") -> ExecutionArn:
     if not value or len(value) > 1024:
-        raise constraint_error(
-            value, member, "Member must have length less than or equal to 1024"
-        )
+        raise constraint_error(value, member, "Member must have length less than or equal to 1024")
     match = _ARN_RE.fullmatch(value)
     if match is None:
         raise constraint_error(
@@ -88,6 +87,7 @@ def validate_callback_id(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=65_536)
 def arn_tag(arn: str) -> bytes:
     return hashlib.blake2b(arn.encode(), digest_size=6).digest()
 

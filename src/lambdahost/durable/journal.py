@@ -26,6 +26,7 @@ from lambdahost.durable.model import (
     Operation,
     OpStatus,
     OpType,
+    advance,
     can_move,
 )
 from lambdahost.durable.updates import Update
@@ -40,6 +41,7 @@ class Target:
     version: str = ""
     durable: bool = False
     config: Mapping[str, Any] | None = None
+    qualifier: str | None = None
     error: dict[str, Any] | None = None
 
 
@@ -50,9 +52,13 @@ class CheckpointResult:
 
 
 def _no_token(ex: Execution) -> dict[str, Any]:
-    ops = [op.to_wire() for op in ex.ops.values() if op.touched > ex.rt.seen]
-    ex.rt.seen = ex.change_seq
-    return {"NewExecutionState": {"Operations": ops}}
+    """The answer without a token: every operation the handler has not seen, in log order."""
+    unsent = ex.rt.unsent
+    found = [ex.ops[op_id] for op_id in unsent if op_id in ex.ops]
+    unsent.clear()
+    if len(found) > 1:
+        found.sort(key=lambda op: op.seq)
+    return {"NewExecutionState": {"Operations": [op.to_wire() for op in found]}}
 
 
 def checkpoint(
@@ -75,36 +81,38 @@ def checkpoint(
         and rt.last_call[1] == token
     ):
         return CheckpointResult(rt.last_call[2], None)
-    claims = decode_token(token)
-    if claims is None:
-        raise invalid_token("the token is malformed.")
-    expected = encode_token(boot, ex.arn, rt.invocation, rt.checkpoint)
-    if token != expected or not rt.invoking:
-        raise invalid_token("the token is not the latest token of a running invocation of "
-                            "this execution.")
+    if token != rt.token or not rt.invoking:
+        if decode_token(token) is None:
+            raise invalid_token("the token is malformed.")
+        raise invalid_token(
+            "the token is not the latest token of a running invocation of this execution."
+        )
     if ex.closed:
         return CheckpointResult(_no_token(ex), None)
     ch = Changes(ex)
     saved = (ex.event_seq, ex.change_seq, ex.op_seq)
+    saved_unsent = dict(rt.unsent)
     try:
         working: dict[str, Operation] = {}
         fire_due(ex, ch, now, working)
         _apply_all(ex, ch, updates, now, working, targets, new_id, new_callback_id)
     except ApiError:
         ex.event_seq, ex.change_seq, ex.op_seq = saved
+        rt.unsent = saved_unsent
         raise
     C.commit(ex, ch)
     if ex.closed:
         response = _no_token(ex)
     elif ex.status is ExecutionStatus.PAUSING:
         # The pause takes effect at this checkpoint: keep what it carried, end the invocation.
-        ex.status = ExecutionStatus.PAUSED
+        ex.status = advance(ex.status, ExecutionStatus.PAUSED, ex.arn)
         ch.row = True
         response = _no_token(ex)
     else:
         rt.checkpoint += 1
         response = _no_token(ex)
-        response["CheckpointToken"] = encode_token(boot, ex.arn, rt.invocation, rt.checkpoint)
+        rt.token = encode_token(boot, ex.arn, rt.invocation, rt.checkpoint)
+        response["CheckpointToken"] = rt.token
     if client_token:
         rt.last_call = (client_token, token, response)
     return CheckpointResult(response, None if ch.empty() else ch)
@@ -216,11 +224,12 @@ def _apply(
             sub_type=update.sub_type,
         )
         working[update.id] = current
+    else:
+        current.move_to(target)
     op = current
     if kind is OpType.STEP:
         _step(ex, ch, op, update, now)
     elif kind is OpType.CONTEXT:
-        op.status = target
         if action is Action.START:
             C.event(ex, ch, "ContextStarted", now, op)
         elif action is Action.SUCCEED:
@@ -253,22 +262,29 @@ def _apply(
 def _step(ex: Execution, ch: Changes, op: Operation, update: Update, now: float) -> None:
     action = update.action
     if action is Action.START:
-        op.status = OpStatus.STARTED
         op.next_attempt = None
         C.event(ex, ch, "StepStarted", now, op)
         return
     op.attempt += 1
     if action is Action.SUCCEED:
-        op.status, op.end, op.result, op.error = OpStatus.SUCCEEDED, now, update.payload, None
+        op.end, op.result, op.error = now, update.payload, None
         op.next_attempt = None
         C.event(
-            ex, ch, "StepSucceeded", now, op,
+            ex,
+            ch,
+            "StepSucceeded",
+            now,
+            op,
             {"Result": C.data(update.payload), "RetryDetails": {"CurrentAttempt": op.attempt}},
         )
     elif action is Action.FAIL:
-        op.status, op.end, op.error, op.next_attempt = OpStatus.FAILED, now, update.error or {}, None
+        op.end, op.error, op.next_attempt = now, update.error or {}, None
         C.event(
-            ex, ch, "StepFailed", now, op,
+            ex,
+            ch,
+            "StepFailed",
+            now,
+            op,
             {"Error": C.data(op.error), "RetryDetails": {"CurrentAttempt": op.attempt}},
         )
     else:
@@ -276,18 +292,29 @@ def _step(ex: Execution, ch: Changes, op: Operation, update: Update, now: float)
             raise invalid_parameter("Invalid StepOptions for the given action.")
         if update.error is not None and update.payload is not None:
             raise invalid_parameter("Cannot provide both error and payload to RETRY a STEP.")
-        op.status = OpStatus.PENDING
         op.next_attempt = now + update.step_delay
         if update.payload is not None:
             op.result = update.payload
         op.error = update.error
         retry = {"CurrentAttempt": op.attempt, "NextAttemptDelaySeconds": update.step_delay}
         if update.payload is not None:
-            C.event(ex, ch, "StepSucceeded", now, op,
-                    {"Result": C.data(update.payload), "RetryDetails": retry})
+            C.event(
+                ex,
+                ch,
+                "StepSucceeded",
+                now,
+                op,
+                {"Result": C.data(update.payload), "RetryDetails": retry},
+            )
         else:
-            C.event(ex, ch, "StepFailed", now, op,
-                    {"Error": C.data(update.error or {}), "RetryDetails": retry})
+            C.event(
+                ex,
+                ch,
+                "StepFailed",
+                now,
+                op,
+                {"Error": C.data(update.error or {}), "RetryDetails": retry},
+            )
         C.set_timer(ch, op.id, C.RETRY, op.next_attempt)
 
 
@@ -297,10 +324,16 @@ def _wait(ex: Execution, ch: Changes, op: Operation, update: Update, now: float)
         op.wait_seconds = seconds
         op.scheduled_end = now + seconds
         C.set_timer(ch, op.id, C.WAIT, op.scheduled_end)
-        C.event(ex, ch, "WaitStarted", now, op,
-                {"Duration": seconds, "ScheduledEndTimestamp": op.scheduled_end})
+        C.event(
+            ex,
+            ch,
+            "WaitStarted",
+            now,
+            op,
+            {"Duration": seconds, "ScheduledEndTimestamp": op.scheduled_end},
+        )
     else:
-        op.status, op.end = OpStatus.CANCELLED, now
+        op.end = now
         C.del_timer(ex, ch, op.id, C.WAIT)
         details = {"Error": C.data(update.error)} if update.error else {}
         C.event(ex, ch, "WaitCancelled", now, op, details)
@@ -316,13 +349,18 @@ def _chained(
     new_id: Callable[[], str],
 ) -> None:
     if update.invoke_function is None:
-        raise invalid_parameter("Update for CHAINED_INVOKE operation requires ChainedInvokeOptions.")
+        raise invalid_parameter(
+            "Update for CHAINED_INVOKE operation requires ChainedInvokeOptions."
+        )
     target = targets.get(update.invoke_function)
     if target is None:
-        target = Target(update.invoke_function, error={
-            "ErrorType": "ResourceNotFoundException",
-            "ErrorMessage": f"Function not found: {update.invoke_function}",
-        })
+        target = Target(
+            update.invoke_function,
+            error={
+                "ErrorType": "ResourceNotFoundException",
+                "ErrorMessage": f"Function not found: {update.invoke_function}",
+            },
+        )
     details: dict[str, Any] = {"FunctionName": update.invoke_function}
     if update.tenant_id:
         details["TenantId"] = update.tenant_id
@@ -330,17 +368,25 @@ def _chained(
     op.invoke = {"function": update.invoke_function, "input": update.payload or ""}
     if target.error is not None:
         C.event(ex, ch, "ChainedInvokeStarted", now, op, details)
-        op.status, op.end, op.error = OpStatus.FAILED, now, target.error
+        op.move_to(OpStatus.FAILED)
+        op.end, op.error = now, target.error
         C.event(ex, ch, "ChainedInvokeFailed", now, op, {"Error": C.data(target.error)})
         return
     details["ExecutedVersion"] = target.version
-    op.invoke.update({"name": target.function_name, "version": target.version})
+    op.invoke.update(
+        {"name": target.function_name, "version": target.version, "qualifier": target.qualifier}
+    )
     if target.durable:
         here = _arn_parts(ex.arn)
         child_id = new_id()
         child_arn = ExecutionArn(
-            here.partition, here.region, here.account, target.function_name, target.version,
-            child_id, child_id,
+            here.partition,
+            here.region,
+            here.account,
+            target.function_name,
+            target.version,
+            child_id,
+            child_id,
         )
         _child, child_changes = start_execution(
             child_arn,

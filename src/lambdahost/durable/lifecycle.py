@@ -15,7 +15,14 @@ from typing import Any
 from lambdahost.durable import changes as C
 from lambdahost.durable.changes import Changes
 from lambdahost.durable.ids import ExecutionArn, encode_token
-from lambdahost.durable.model import Execution, ExecutionStatus, Operation, OpStatus, OpType
+from lambdahost.durable.model import (
+    Execution,
+    ExecutionStatus,
+    Operation,
+    OpStatus,
+    OpType,
+    advance,
+)
 
 MAX_INVOCATION_FAILURES = 5
 MAX_IDLE_PENDINGS = 3
@@ -47,15 +54,27 @@ def start_execution(
         trace_id=trace_id,
     )
     op = Operation(
-        arn.exec_id, OpType.EXECUTION, OpStatus.STARTED, now, 0, name=arn.name,
+        arn.exec_id,
+        OpType.EXECUTION,
+        OpStatus.STARTED,
+        now,
+        0,
+        name=arn.name,
         input_payload=input_payload,
     )
     ex.ops[op.id] = op
     ex.touch(op)
     ch = Changes(ex, insert=True, row=True, wake=True)
-    C.event(ex, ch, "ExecutionStarted", now, details={
-        "Input": C.data(input_payload), "ExecutionTimeout": timeout,
-    })
+    C.event(
+        ex,
+        ch,
+        "ExecutionStarted",
+        now,
+        details={
+            "Input": C.data(input_payload),
+            "ExecutionTimeout": timeout,
+        },
+    )
     C.set_timer(ch, "", C.EXEC_TIMEOUT, now + timeout)
     C.commit(ex, ch)
     ex.rt.wake = True
@@ -68,16 +87,17 @@ def start_execution(
 def _fire(ex: Execution, ch: Changes, op: Operation, kind: str, now: float) -> bool:
     """Apply one due operation timer to ``op`` (a working copy). True if it changed."""
     if kind == C.WAIT and op.status is OpStatus.STARTED:
-        op.status, op.end = OpStatus.SUCCEEDED, now
+        op.move_to(OpStatus.SUCCEEDED)
+        op.end = now
         C.event(ex, ch, "WaitSucceeded", now, op, {"Duration": op.wait_seconds or 0})
     elif kind == C.RETRY and op.status is OpStatus.PENDING:
-        op.status, op.next_attempt = OpStatus.READY, None
+        op.move_to(OpStatus.READY)
+        op.next_attempt = None
     elif kind in (C.CB_TIMEOUT, C.CB_HEARTBEAT) and op.status is OpStatus.STARTED:
         error_type = "Callback.Timeout" if kind == C.CB_TIMEOUT else "Callback.Heartbeat"
-        message = (
-            "Callback timed out" if kind == C.CB_TIMEOUT else "Callback heartbeat timed out"
-        )
-        op.status, op.end = OpStatus.TIMED_OUT, now
+        message = "Callback timed out" if kind == C.CB_TIMEOUT else "Callback heartbeat timed out"
+        op.move_to(OpStatus.TIMED_OUT)
+        op.end = now
         op.error = {"ErrorType": error_type, "ErrorMessage": message}
         C.del_timer(ex, ch, op.id, C.CB_TIMEOUT)
         C.del_timer(ex, ch, op.id, C.CB_HEARTBEAT)
@@ -119,11 +139,17 @@ def fire_timer(ex: Execution, op_id: str, kind: str, now: float) -> Changes:
     elif kind == C.EXEC_TIMEOUT:
         C.del_timer(ex, ch, op_id, kind)
         if not ex.closed:
-            C.close(ex, ch, ExecutionStatus.TIMED_OUT, now, error={
-                "ErrorType": "Execution.Timeout",
-                "ErrorMessage": "The durable execution exceeded its ExecutionTimeout of "
-                f"{int(ex.config.get('ExecutionTimeout') or C.DEFAULT_EXECUTION_TIMEOUT)} seconds.",
-            })
+            C.close(
+                ex,
+                ch,
+                ExecutionStatus.TIMED_OUT,
+                now,
+                error={
+                    "ErrorType": "Execution.Timeout",
+                    "ErrorMessage": "The durable execution exceeded its ExecutionTimeout of "
+                    f"{int(ex.config.get('ExecutionTimeout') or C.DEFAULT_EXECUTION_TIMEOUT)} seconds.",
+                },
+            )
     elif kind == C.REINVOKE:
         C.del_timer(ex, ch, op_id, kind)
         C.woken(ex, ch, None)
@@ -150,10 +176,12 @@ def complete_callback(
     op = current.copy()
     op.end = now
     if error is None:
-        op.status, op.result = OpStatus.SUCCEEDED, result or ""
+        op.move_to(OpStatus.SUCCEEDED)
+        op.result = result or ""
         C.event(ex, ch, "CallbackSucceeded", now, op, {"Result": C.data(op.result)})
     else:
-        op.status, op.error = OpStatus.FAILED, error
+        op.move_to(OpStatus.FAILED)
+        op.error = error
         C.event(ex, ch, "CallbackFailed", now, op, {"Error": C.data(error)})
     C.del_timer(ex, ch, op.id, C.CB_TIMEOUT)
     C.del_timer(ex, ch, op.id, C.CB_HEARTBEAT)
@@ -196,7 +224,8 @@ def complete_chained(
         return None
     ch = Changes(ex)
     op = current.copy()
-    op.status, op.end = status, now
+    op.move_to(status)
+    op.end = now
     if status is OpStatus.SUCCEEDED:
         op.result = result
         details = {"Result": C.data(result)}
@@ -216,10 +245,16 @@ def child_outcome(child: Execution) -> tuple[OpStatus, str | None, dict[str, Any
     if child.status is ExecutionStatus.SUCCEEDED:
         return OpStatus.SUCCEEDED, child.result, None
     if child.status is ExecutionStatus.TIMED_OUT:
-        return OpStatus.TIMED_OUT, None, {
-            "ErrorType": "ChainedInvoke.Timeout",
-            "ErrorMessage": (child.error or {}).get("ErrorMessage", "The chained invoke timed out."),
-        }
+        return (
+            OpStatus.TIMED_OUT,
+            None,
+            {
+                "ErrorType": "ChainedInvoke.Timeout",
+                "ErrorMessage": (child.error or {}).get(
+                    "ErrorMessage", "The chained invoke timed out."
+                ),
+            },
+        )
     if child.status is ExecutionStatus.STOPPED:
         return OpStatus.STOPPED, None, child.error or {}
     return OpStatus.FAILED, None, child.error or {}
@@ -238,9 +273,10 @@ def begin_invocation(
     rt.invoking = True
     rt.invocation_started = now
     rt.request_id = request_id
-    rt.seen = ex.change_seq
+    rt.unsent.clear()
     rt.wake = False
     rt.last_call = None
+    rt.token = encode_token(boot, ex.arn, rt.invocation, 0)
     updated = sorted(rt.unseen_ids)
     rt.unseen_ids.clear()
     ops: list[dict[str, Any]] = []
@@ -255,7 +291,7 @@ def begin_invocation(
         ops.append(wire)
     return {
         "DurableExecutionArn": ex.arn,
-        "CheckpointToken": encode_token(boot, ex.arn, rt.invocation, 0),
+        "CheckpointToken": rt.token,
         "InitialExecutionState": {"Operations": ops, "NextMarker": marker},
         "UpdatedOperationIds": updated,
     }
@@ -281,7 +317,7 @@ def _function_error(payload: bytes) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         body = None
     if isinstance(body, dict):
-        error = {
+        error: dict[str, Any] = {
             "ErrorType": str(body.get("errorType") or "Unhandled"),
             "ErrorMessage": str(body.get("errorMessage") or ""),
         }
@@ -329,19 +365,31 @@ def end_invocation(
     status = output.get("Status") if output is not None else None
     if status == "SUCCEEDED":
         result = output.get("Result") if output else None
-        C.close(ex, ch, ExecutionStatus.SUCCEEDED, now,
-                result=result if isinstance(result, str) else json.dumps(result))
+        C.close(
+            ex,
+            ch,
+            ExecutionStatus.SUCCEEDED,
+            now,
+            result=result if isinstance(result, str) else json.dumps(result),
+        )
     elif status == "FAILED":
-        error = output.get("Error") if output else None
-        C.close(ex, ch, ExecutionStatus.FAILED, now,
-                error=error if isinstance(error, dict) else {})
+        failure = output.get("Error") if output else None
+        C.close(
+            ex, ch, ExecutionStatus.FAILED, now, error=failure if isinstance(failure, dict) else {}
+        )
     elif status == "PENDING":
         return _pending(ex, ch, now)
     else:
-        C.close(ex, ch, ExecutionStatus.FAILED, now, error={
-            "ErrorType": "InvalidParameterValueException",
-            "ErrorMessage": "Invalid Status in invocation output.",
-        })
+        C.close(
+            ex,
+            ch,
+            ExecutionStatus.FAILED,
+            now,
+            error={
+                "ErrorType": "InvalidParameterValueException",
+                "ErrorMessage": "Invalid Status in invocation output.",
+            },
+        )
     C.commit(ex, ch)
     return InvocationEnd(Next.DONE, ch)
 
@@ -357,7 +405,7 @@ def _parse_output(payload: bytes) -> dict[str, Any] | None:
 def _pending(ex: Execution, ch: Changes, now: float) -> InvocationEnd:
     rt = ex.rt
     if ex.status is ExecutionStatus.PAUSING:
-        ex.status = ExecutionStatus.PAUSED
+        ex.status = advance(ex.status, ExecutionStatus.PAUSED, ex.arn)
         ch.row = True
         return InvocationEnd(Next.DONE, ch)
     if ex.status is ExecutionStatus.PAUSED:
@@ -374,10 +422,16 @@ def _pending(ex: Execution, ch: Changes, now: float) -> InvocationEnd:
         return InvocationEnd(Next.DONE, ch)
     rt.idle_pendings += 1
     if rt.idle_pendings >= MAX_IDLE_PENDINGS:
-        C.close(ex, ch, ExecutionStatus.FAILED, now, error={
-            "ErrorType": "InvalidParameterValueException",
-            "ErrorMessage": "Cannot return PENDING status with no pending operations.",
-        })
+        C.close(
+            ex,
+            ch,
+            ExecutionStatus.FAILED,
+            now,
+            error={
+                "ErrorType": "InvalidParameterValueException",
+                "ErrorMessage": "Cannot return PENDING status with no pending operations.",
+            },
+        )
         C.commit(ex, ch)
         return InvocationEnd(Next.DONE, ch)
     return InvocationEnd(Next.AGAIN, ch)
@@ -395,14 +449,18 @@ def stop(ex: Execution, error: dict[str, Any] | None, now: float) -> Changes:
 
 def pause(ex: Execution, reason: str | None, timeout_paused: bool, now: float) -> Changes:
     ch = Changes(ex, row=True)
-    ex.status = ExecutionStatus.PAUSING if ex.rt.invoking else ExecutionStatus.PAUSED
+    target = ExecutionStatus.PAUSING if ex.rt.invoking else ExecutionStatus.PAUSED
+    ex.status = advance(ex.status, target, ex.arn)
     ex.pause = {"PauseRequestTimestamp": now, "ExecutionTimeoutPaused": timeout_paused}
     if reason is not None:
         ex.pause["Reason"] = reason
     if timeout_paused and ex.timeout_at is not None:
         ex.pause["remaining"] = max(0.0, ex.timeout_at - now)
         C.del_timer(ex, ch, "", C.EXEC_TIMEOUT)
-    details: dict[str, Any] = {"PauseRequestTimestamp": now, "ExecutionTimeoutPaused": timeout_paused}
+    details: dict[str, Any] = {
+        "PauseRequestTimestamp": now,
+        "ExecutionTimeoutPaused": timeout_paused,
+    }
     if reason is not None:
         details["Reason"] = C.data(reason)
     C.event(ex, ch, "ExecutionPaused", now, details=details)
@@ -414,7 +472,7 @@ def resume(ex: Execution, reason: str | None, now: float) -> Changes:
     ch = Changes(ex, row=True)
     was_paused = ex.status is ExecutionStatus.PAUSED
     pause_info = ex.pause or {}
-    ex.status = ExecutionStatus.RUNNING
+    ex.status = advance(ex.status, ExecutionStatus.RUNNING, ex.arn)
     ex.pause = None
     if "remaining" in pause_info:
         ex.timeout_at = min(now + float(pause_info["remaining"]), ex.start + C.PAUSED_TIMEOUT_CAP)

@@ -152,7 +152,7 @@ def advance(status: ExecutionStatus, target: ExecutionStatus, arn: str) -> Execu
 
 
 def ms(epoch: float) -> int:
-    return int(round(epoch * 1000))
+    return round(epoch * 1000)
 
 
 @dataclass(slots=True)
@@ -285,13 +285,13 @@ class Runtime:
     invoking: bool = False
     invocation_started: float = 0.0
     request_id: str = ""
-    seen: int = 0
+    unsent: dict[str, None] = field(default_factory=dict)
     wake: bool = False
     unseen_ids: set[str] = field(default_factory=set)
     last_call: tuple[str, str, dict[str, Any]] | None = None
     failures: int = 0
     idle_pendings: int = 0
-    revoked_token: str | None = None
+    token: str = ""
 
 
 @dataclass(slots=True)
@@ -332,8 +332,10 @@ class Execution:
         return f"{self.function_name}:{self.version}"
 
     def touch(self, op: Operation) -> None:
+        """Record a change; the next checkpoint answer carries the operation (O(changes))."""
         self.change_seq += 1
         op.touched = self.change_seq
+        self.rt.unsent[op.id] = None
 
     def pending_work(self) -> bool:
         """Whether the service still owes the handler a change (a timer, callback or invoke)."""

@@ -117,9 +117,16 @@ class DurableRepo:
         if not arns:
             return 0
         with self.db.transaction():
-            for table in ("durable_callbacks", "durable_timers", "durable_events", "durable_operations"):
+            for table in (
+                "durable_callbacks",
+                "durable_timers",
+                "durable_events",
+                "durable_operations",
+            ):
                 self.db.execute_many(f"DELETE FROM {table} WHERE arn = ?", [(a,) for a in arns])
-            self.db.execute_many("DELETE FROM durable_executions WHERE arn = ?", [(a,) for a in arns])
+            self.db.execute_many(
+                "DELETE FROM durable_executions WHERE arn = ?", [(a,) for a in arns]
+            )
         return len(arns)
 
     # -- reads ----------------------------------------------------------------
@@ -144,9 +151,7 @@ class DurableRepo:
             "SELECT op_id, kind, due_at FROM durable_timers WHERE arn = ?", (arn,)
         ):
             ex.timers[(op_id, kind)] = float(due)
-        last = self.db.execute(
-            "SELECT MAX(event_id) FROM durable_events WHERE arn = ?", (arn,)
-        )
+        last = self.db.execute("SELECT MAX(event_id) FROM durable_events WHERE arn = ?", (arn,))
         ex.event_seq = int(last[0][0] or 0)
         return ex
 
@@ -253,8 +258,20 @@ class DurableRepo:
 
 
 def _execution(row: Sequence[Any]) -> Execution:
-    (arn, function_name, version, name, exec_id, status, start, end, expire, wanted,
-     input_payload, doc_text) = row
+    (
+        arn,
+        function_name,
+        version,
+        name,
+        exec_id,
+        status,
+        start,
+        end,
+        expire,
+        wanted,
+        input_payload,
+        doc_text,
+    ) = row
     doc = json.loads(doc_text)
     ex = Execution(
         arn=arn,
@@ -271,14 +288,19 @@ def _execution(row: Sequence[Any]) -> Execution:
         expire_at=float(expire) if expire is not None else None,
         result=doc.get("result"),
         error=doc.get("error"),
-        parent=tuple(doc["parent"]) if doc.get("parent") else None,  # type: ignore[arg-type]
+        parent=(doc["parent"][0], doc["parent"][1]) if doc.get("parent") else None,
         invoke_wanted=bool(wanted),
         pause=doc.get("pause"),
         trace_id=doc.get("trace_id"),
         op_seq=int(doc.get("op_seq") or 0),
     )
     ex.ops[exec_id] = Operation(
-        exec_id, OpType.EXECUTION, OpStatus.STARTED, ex.start, 0, name=name,
+        exec_id,
+        OpType.EXECUTION,
+        OpStatus.STARTED,
+        ex.start,
+        0,
+        name=name,
         input_payload=input_payload,
     )
     return ex

@@ -69,6 +69,12 @@ def _string(
     value = raw.get(key)
     if value is None:
         return None
+    if (
+        isinstance(value, str)
+        and 1 <= len(value) <= high
+        and (pattern is None or pattern.fullmatch(value))
+    ):
+        return value
     member = _member(index, key[0].lower() + key[1:])
     if not isinstance(value, str):
         raise constraint_error(value, member, "Member must be a string")
@@ -95,7 +101,9 @@ def _int(value: Any, member: str, low: int, high: int) -> int:
             value, member, f"Member must have value greater than or equal to {low}"
         )
     if value > high:
-        raise constraint_error(value, member, f"Member must have value less than or equal to {high}")
+        raise constraint_error(
+            value, member, f"Member must have value less than or equal to {high}"
+        )
     return value
 
 
@@ -120,12 +128,16 @@ def parse_error(raw: Any, member: str = "error") -> dict[str, Any] | None:
         value = raw.get(key)
         if value is not None:
             if not isinstance(value, str):
-                raise constraint_error(value, f"{member}.{key[0].lower()}{key[1:]}", "Member must be a string")
+                raise constraint_error(
+                    value, f"{member}.{key[0].lower()}{key[1:]}", "Member must be a string"
+                )
             error[key] = value
     trace = raw.get("StackTrace")
     if trace is not None:
         if not isinstance(trace, list) or not all(isinstance(t, str) for t in trace):
-            raise constraint_error(trace, f"{member}.stackTrace", "Member must be a list of strings")
+            raise constraint_error(
+                trace, f"{member}.stackTrace", "Member must be a list of strings"
+            )
         error["StackTrace"] = list(trace)
     size = sum(len(str(v).encode()) for v in error.values())
     if size > ERROR_LIMIT:
@@ -207,7 +219,10 @@ def parse_update(raw: Any, index: int) -> Update:
         )
     callback = raw.get("CallbackOptions")
     if isinstance(callback, Mapping):
-        for key, attr in (("TimeoutSeconds", "cb_timeout"), ("HeartbeatTimeoutSeconds", "cb_heartbeat")):
+        for key, attr in (
+            ("TimeoutSeconds", "cb_timeout"),
+            ("HeartbeatTimeoutSeconds", "cb_heartbeat"),
+        ):
             if callback.get(key) is not None:
                 fields[attr] = _int(
                     callback[key],

@@ -57,7 +57,8 @@ def execution_detail(ex: Execution, function_arn: str, include_data: bool) -> di
         shape["TraceHeader"] = {"XAmznTraceId": ex.trace_id}
     if ex.config:
         shape["DurableConfig"] = {
-            k: v for k, v in ex.config.items()
+            k: v
+            for k, v in ex.config.items()
             if k in ("ExecutionTimeout", "RetentionPeriodInDays", "KMSKeyArn")
         }
     if ex.pause:
@@ -98,17 +99,26 @@ def _summary(event: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _seconds(value: Any) -> float:
+    """Epoch seconds from a stored event (a number) or a boto3 one (a datetime)."""
+    stamp = getattr(value, "timestamp", None)
+    return float(stamp()) if callable(stamp) else float(value)
+
+
 def timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """History as rows for a terminal: seconds since the first event, what, which op, details."""
+    """History as rows for a terminal: seconds since the first event, what, which op, details.
+
+    Accepts events as stored or as boto3's GetDurableExecutionHistory returns them.
+    """
     if not events:
         return []
-    origin = float(events[0]["EventTimestamp"])
+    origin = _seconds(events[0]["EventTimestamp"])
     rows = []
     for event in events:
         rows.append(
             {
                 "EventId": event["EventId"],
-                "Offset": round(float(event["EventTimestamp"]) - origin, 3),
+                "Offset": round(_seconds(event["EventTimestamp"]) - origin, 3),
                 "EventType": event["EventType"],
                 "Name": event.get("Name") or event.get("Id", ""),
                 "SubType": event.get("SubType", ""),

@@ -11,6 +11,7 @@ own caller. Writes are committed in the order they were requested.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -52,21 +53,21 @@ class GroupWriter:
             del self._queue[:MAX_GROUP]
             flat = [c for batch, _ in group for c in batch]
             try:
-                await self.store.call(lambda s: _apply(s, flat))
+                await self.store.call(functools.partial(_apply, batch=flat))
                 self.commits += 1
                 self.writes += len(group)
                 for _, future in group:
                     if not future.done():
                         future.set_result(None)
-            except Exception:
+            except Exception as exc:
                 if len(group) == 1:
                     _, future = group[0]
                     if not future.done():
-                        future.set_exception(_current_error())
+                        future.set_exception(exc)
                     continue
                 for batch, future in group:
                     try:
-                        await self.store.call(lambda s, b=batch: _apply(s, b))  # type: ignore[misc]
+                        await self.store.call(functools.partial(_apply, batch=batch))
                         self.commits += 1
                         self.writes += 1
                         if not future.done():
@@ -74,14 +75,6 @@ class GroupWriter:
                     except Exception as exc:
                         if not future.done():
                             future.set_exception(exc)
-
-
-def _current_error() -> BaseException:
-    import sys
-
-    error = sys.exc_info()[1]
-    assert error is not None
-    return error
 
 
 def _apply(store: Store, batch: Sequence[Changes]) -> None:
