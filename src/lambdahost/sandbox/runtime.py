@@ -116,6 +116,18 @@ class Environment:
             linux.private_mount_namespace()
             self.old_tmp_fd = os.open("/tmp", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
             linux.mount_tmpfs("/tmp", int(self.cfg.get("eph", 512)))
+            # An interpreter or virtualenv installed under /tmp (a CI checkout, say) must stay
+            # importable: re-expose it, read-only, at the same path inside the private /tmp.
+            for root in _roots_under_tmp(
+                [
+                    sys.prefix,
+                    sys.exec_prefix,
+                    sys.base_prefix,
+                    os.path.dirname(sys.executable),
+                    *sys.path,
+                ]
+            ):
+                self._bind_code(root)
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.close(null)
@@ -440,6 +452,23 @@ class Environment:
                     self.invoke(json.loads(parts[0]), parts[1])
                 elif ftype == protocol.T_ASSIGN and not self.assigned:
                     self.assign(json.loads(parts[0]))
+
+
+def _roots_under_tmp(paths: list[str]) -> list[str]:
+    """The outermost existing directories among ``paths`` that live under /tmp."""
+    found: set[str] = set()
+    for path in paths:
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real.startswith("/tmp/") and os.path.isdir(real):
+            found.add(real)
+    ordered = sorted(found)
+    roots: list[str] = []
+    for path in ordered:
+        if not any(path == r or path.startswith(r + "/") for r in roots):
+            roots.append(path)
+    return roots
 
 
 def _stack(e: BaseException) -> list[str]:
