@@ -114,11 +114,10 @@ class Environment:
                 self.peak_fd = os.open(peak, os.O_RDONLY | os.O_CLOEXEC)
         if self.cfg.get("tmp") == "ns":
             linux.private_mount_namespace()
-            self.old_tmp_fd = os.open("/tmp", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-            linux.mount_tmpfs("/tmp", int(self.cfg.get("eph", 512)))
             # An interpreter or virtualenv installed under /tmp (a CI checkout, say) must stay
             # importable: re-expose it, read-only, at the same path inside the private /tmp.
-            for root in _roots_under_tmp(
+            # (Found before the tmpfs hides it.)
+            install = _roots_under_tmp(
                 [
                     sys.prefix,
                     sys.exec_prefix,
@@ -126,7 +125,10 @@ class Environment:
                     os.path.dirname(sys.executable),
                     *sys.path,
                 ]
-            ):
+            )
+            self.old_tmp_fd = os.open("/tmp", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            linux.mount_tmpfs("/tmp", int(self.cfg.get("eph", 512)))
+            for root in install:
                 self._bind_code(root)
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
