@@ -483,5 +483,110 @@ def redrive(
     click.echo(f"redrove {total} event{'s' if total != 1 else ''} to {name}")
 
 
+@main.group()
+def durable() -> None:
+    """Durable executions: list, history, callbacks, stop."""
+
+
+@durable.command(name="ls")
+@click.argument("name")
+@click.option("--qualifier", default=None, help="Only executions of this version or alias.")
+@click.option("--status", "statuses", multiple=True, help="RUNNING, SUCCEEDED, FAILED, ...")
+@_endpoint_option
+def durable_ls(
+    name: str,
+    qualifier: str | None,
+    statuses: tuple[str, ...],
+    endpoint_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """List the durable executions of function NAME, newest first."""
+    client = lambda_client(resolve_target(endpoint_url, data_dir))
+    kwargs: dict[str, Any] = {"FunctionName": name}
+    if qualifier:
+        kwargs["Qualifier"] = qualifier
+    if statuses:
+        kwargs["Statuses"] = list(statuses)
+    executions = []
+    for page in client.get_paginator("list_durable_executions_by_function").paginate(**kwargs):
+        executions.extend(page.get("DurableExecutions", []))
+    if not executions:
+        click.echo("no executions")
+        return
+    click.echo(f"{'STATUS':<10} {'STARTED':<26} NAME / ARN")
+    for execution in executions:
+        started = str(execution.get("StartTimestamp", ""))[:25]
+        click.echo(
+            f"{execution.get('Status', ''):<10} {started:<26} "
+            f"{execution.get('DurableExecutionName', '')}  {execution['DurableExecutionArn']}"
+        )
+
+
+@durable.command(name="history")
+@click.argument("arn")
+@_endpoint_option
+def durable_history(arn: str, endpoint_url: str | None, data_dir: Path | None) -> None:
+    """Show an execution's history as a timeline."""
+    from lambdahost.durable.views import timeline
+
+    client = lambda_client(resolve_target(endpoint_url, data_dir))
+    events: list[dict[str, Any]] = []
+    for page in client.get_paginator("get_durable_execution_history").paginate(
+        DurableExecutionArn=arn, IncludeExecutionData=True
+    ):
+        events.extend(page.get("Events", []))
+    for row in timeline(events):
+        click.echo(
+            f"+{row['Offset']:>9.3f}s  {row['EventType']:<22} {row['Name']:<24} {row['Details']}"
+        )
+
+
+@durable.command(name="callback")
+@click.argument("callback_id")
+@click.option("--result", default=None, help="Succeed the callback with this result (JSON).")
+@click.option("--error", "error_message", default=None, help="Fail the callback with this message.")
+@click.option("--heartbeat", is_flag=True, help="Send a heartbeat instead.")
+@_endpoint_option
+def durable_callback(
+    callback_id: str,
+    result: str | None,
+    error_message: str | None,
+    heartbeat: bool,
+    endpoint_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Complete (or heartbeat) callback CALLBACK_ID."""
+    client = lambda_client(resolve_target(endpoint_url, data_dir))
+    if heartbeat:
+        client.send_durable_execution_callback_heartbeat(CallbackId=callback_id)
+        click.echo("heartbeat sent")
+    elif error_message is not None:
+        client.send_durable_execution_callback_failure(
+            CallbackId=callback_id, Error={"ErrorMessage": error_message}
+        )
+        click.echo("callback failed")
+    else:
+        client.send_durable_execution_callback_success(
+            CallbackId=callback_id, Result=(result or "null").encode()
+        )
+        click.echo("callback succeeded")
+
+
+@durable.command(name="stop")
+@click.argument("arn")
+@click.option("--message", default=None, help="Error message recorded on the execution.")
+@_endpoint_option
+def durable_stop(
+    arn: str, message: str | None, endpoint_url: str | None, data_dir: Path | None
+) -> None:
+    """Stop a running execution."""
+    client = lambda_client(resolve_target(endpoint_url, data_dir))
+    kwargs: dict[str, Any] = {"DurableExecutionArn": arn}
+    if message:
+        kwargs["Error"] = {"ErrorMessage": message}
+    stopped = client.stop_durable_execution(**kwargs)
+    click.echo(f"stopped at {stopped.get('StopTimestamp', '')}")
+
+
 if __name__ == "__main__":
     main()
