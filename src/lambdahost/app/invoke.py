@@ -37,12 +37,13 @@ from lambdahost.runtimes import (
     launch_for,
     node_path_entries,
 )
-from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome
+from lambdahost.sandbox import CapacityError, EnvironmentManager, EnvSpec, InvokeRequest, Outcome
 
 if TYPE_CHECKING:
     from lambdahost.layers.service import LayerService
 
 log = logging.getLogger("lambdahost.invoke")
+CAPACITY_REASON = "ConcurrentInvocationLimitExceeded"
 PLATFORM_PYTHON = "python{}.{}".format(*platform.python_version_tuple()[:2])
 
 
@@ -190,6 +191,10 @@ class InvokeService:
                     on_chunk=on_chunk,
                 ),
             )
+        except CapacityError:
+            # No environment could be had, even after evicting idle ones: Lambda throttles.
+            self.ledger.counters_for(function).throttles += 1
+            raise too_many_requests(CAPACITY_REASON) from None
         finally:
             self.ledger.release(function)
         counters = self.ledger.counters_for(function)

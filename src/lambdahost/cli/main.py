@@ -84,6 +84,13 @@ def main() -> None:
     "--no-auth", is_flag=True, help="Accept unsigned requests (throwaway local use only)."
 )
 @click.option(
+    "--max-environments",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Execution environments this host may hold; idle ones are evicted first (LRU).",
+)
+@click.option(
     "--retry-time-scale",
     default=1.0,
     type=float,
@@ -99,6 +106,7 @@ def up(
     idle_timeout: float,
     no_auth: bool,
     retry_time_scale: float,
+    max_environments: int,
 ) -> None:
     """Start lambdahost and serve the Lambda API."""
     from lambdahost.app.platform import Platform
@@ -116,6 +124,7 @@ def up(
         secret_access_key=os.environ.get("LAMBDAHOST_SECRET_ACCESS_KEY"),
         idle_timeout_s=idle_timeout,
         event_time_scale=retry_time_scale,
+        max_environments=max_environments,
     )
 
     def announce(platform: Platform) -> None:
