@@ -32,6 +32,9 @@ class Settings:
     secret_access_key: str | None = None
     idle_timeout_s: float = 600.0
     max_environments: int = 1000
+    # MemorySize all environments may reserve together; None: no budget (environments use
+    # far less than their MemorySize, so a budget is opt-in: --memory-budget).
+    memory_budget_mb: int | None = None
     sync_payload_limit: int = 6_291_456
     async_payload_limit: int = 1_048_576
     event_workers: int = 8

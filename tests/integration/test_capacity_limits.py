@@ -72,3 +72,48 @@ def test_eviction_then_throttle(tmp_path: Path) -> None:
         )
     finally:
         live.stop()
+
+
+def test_memory_budget_evicts_idle_environments_first(tmp_path: Path) -> None:
+    live = LiveServer(
+        data_dir=tmp_path,
+        store_url=f"sqlite:///{tmp_path}/s.db",
+        extra_args=("--memory-budget", "512"),
+    )
+    live.start()
+    try:
+        lam = live.client()
+        for name, memory in (("small1", 256), ("small2", 256), ("big", 512)):
+            lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=ROLE,
+                Handler="app.handler",
+                MemorySize=memory,
+                Code={"ZipFile": make_zip({"app.py": SLOW})},
+            )
+        lam.invoke(FunctionName="small1")
+        lam.invoke(FunctionName="small2")
+        lam.invoke(FunctionName="big")  # 512 MB only fits once both idle 256 MB envs are evicted
+        target = Target(live.endpoint, REGION, ACCESS_KEY, SECRET_KEY)
+        _, _, body = signed_get(target, "/_lambdahost/v1/environments")
+        keys = sorted(
+            str(e["Key"]).split(":")[0] for e in json.loads(body)["Environments"] if e["Key"]
+        )
+        assert keys == ["big"], keys
+        lam.create_function(
+            FunctionName="huge",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            MemorySize=1024,
+            Code={"ZipFile": make_zip({"app.py": SLOW})},
+        )
+        try:
+            lam.invoke(FunctionName="huge")
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "TooManyRequestsException"
+        else:
+            raise AssertionError("a function larger than the host's budget must be throttled")
+    finally:
+        live.stop()

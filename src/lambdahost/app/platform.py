@@ -55,6 +55,7 @@ class Platform:
                 work_dir=str(data / "envs"),
                 idle_timeout_s=settings.idle_timeout_s,
                 max_environments=settings.max_environments,
+                memory_budget_mb=settings.memory_budget_mb,
             )
         )
         self.functions = FunctionService(

@@ -91,6 +91,13 @@ def main() -> None:
     help="Execution environments this host may hold; idle ones are evicted first (LRU).",
 )
 @click.option(
+    "--memory-budget",
+    "memory_budget_mb",
+    default=None,
+    type=int,
+    help="MB of MemorySize all environments may reserve together (default: no budget).",
+)
+@click.option(
     "--retry-time-scale",
     default=1.0,
     type=float,
@@ -107,6 +114,7 @@ def up(
     no_auth: bool,
     retry_time_scale: float,
     max_environments: int,
+    memory_budget_mb: int | None,
 ) -> None:
     """Start lambdahost and serve the Lambda API."""
     from lambdahost.app.platform import Platform
@@ -125,6 +133,7 @@ def up(
         idle_timeout_s=idle_timeout,
         event_time_scale=retry_time_scale,
         max_environments=max_environments,
+        memory_budget_mb=memory_budget_mb,
     )
 
     def announce(platform: Platform) -> None:

@@ -85,6 +85,7 @@ class Env:
         self.frozen = False
         self.doomed = False  # discard() hit it while busy: kill instead of reuse
         self.provisioned = False  # kept initialised ahead of demand; never reaped as idle
+        self.memory_mb = 0  # MemorySize it was assigned with (counted in the memory budget)
         self._init_only = False
         self.log_pos = 0
         self.exit_status: int | None = None

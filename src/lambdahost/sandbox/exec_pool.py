@@ -59,7 +59,7 @@ class ExecPoolMixin:
 
     if TYPE_CHECKING:  # provided by the class that mixes this in
 
-        async def _acquire_generic(self) -> Env: ...
+        async def _acquire_generic(self, memory_mb: int = 0) -> Env: ...
 
         def _assign_meta(self, spec: EnvSpec, env: Env) -> dict[str, Any]: ...
 
@@ -70,7 +70,7 @@ class ExecPoolMixin:
             assert env.session is not None
             fut = env.session.invoke(request, cold=False)
         else:
-            env = await self._acquire_generic()
+            env = await self._acquire_generic(spec.memory_mb)
             session = self._attach(env, spec)
             fut = session.invoke(request, cold=True)
             if spec.max_concurrency > 1:

@@ -79,6 +79,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
         self._live: dict[int, Env] = {}  # env_id -> env, until it dies
         self._by_pid: dict[int, Env] = {}  # pid -> env, until the zygote reaps it
         self._assigned = 0
+        self._assigned_mb = 0  # MemorySize of assigned environments (and those being assigned)
         self._reserved = 0
         self._dirty_cgroups: list[str] = []
         self._dirty_dirs: list[str] = []
@@ -199,7 +200,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
             fut = env.start_warm(request)
             cold = False
         else:
-            env = await self._acquire_generic()
+            env = await self._acquire_generic(spec.memory_mb)
             fut = env.start_cold(
                 spec, request, self._assign_meta(spec, env), self.settings.init_timeout_s
             )
@@ -259,8 +260,22 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
     def _released_after_cancel(self, env: Env, reply: Reply) -> None:
         self._after(env, reply)
 
-    async def _acquire_generic(self) -> Env:
+    async def _acquire_generic(self, memory_mb: int = 0) -> Env:
         s = self.settings
+        if s.memory_budget_mb is not None:
+            idle = [
+                (policy.IdleEntry(e.env_id, k, e.last_used), e.memory_mb)
+                for k, st in self._idle.items()
+                for e in st
+                if not e.provisioned
+            ]
+            victims = policy.memory_victims(idle, self._assigned_mb, memory_mb, s.memory_budget_mb)
+            if victims is None:
+                raise CapacityError(
+                    f"the host's memory budget of {s.memory_budget_mb} MB is in use"
+                )
+            for env_id in victims:
+                self._live[env_id].kill()
         if self._assigned + self._reserved >= s.max_environments:
             entries = [
                 policy.IdleEntry(e.env_id, k, e.last_used)
@@ -288,6 +303,8 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
         finally:
             self._reserved -= 1
         self._assigned += 1
+        env.memory_mb = memory_mb
+        self._assigned_mb += memory_mb
         env.key = ""  # counted as assigned from here on (start_cold sets the real key)
         self._refill()
         return env
@@ -376,6 +393,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
             self._replace_provisioned(env.key)
         if env.key is not None:
             self._assigned -= 1
+            self._assigned_mb -= env.memory_mb
             self._unpool(env)
         else:
             with contextlib.suppress(ValueError):

@@ -30,6 +30,23 @@ def eviction_victim(entries: Iterable[IdleEntry]) -> int | None:
     return None if best is None else best.env_id
 
 
+def memory_victims(
+    entries: Iterable[tuple[IdleEntry, int]], used_mb: int, need_mb: int, budget_mb: int
+) -> list[int] | None:
+    """Least recently used idle environments to evict so that ``need_mb`` more fits in
+    ``budget_mb``; ``[]`` if it fits already, None if evicting every idle one is not enough.
+    ``entries`` pairs each idle environment with its memory size."""
+    if used_mb + need_mb <= budget_mb:
+        return []
+    victims: list[int] = []
+    for entry, size in sorted(entries, key=lambda pair: pair[0].last_used):
+        victims.append(entry.env_id)
+        used_mb -= size
+        if used_mb + need_mb <= budget_mb:
+            return victims
+    return None
+
+
 def forks_needed(ready: int, in_flight: int, waiters: int, pool_size: int) -> int:
     """How many generic environments to request so that ``pool_size`` stay ready
     after serving ``waiters`` (invokes waiting for a generic environment)."""

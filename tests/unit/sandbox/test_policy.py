@@ -43,3 +43,17 @@ def test_sweep_interval() -> None:
     assert policy.sweep_interval(1.0, None) == 0.25
     assert policy.sweep_interval(0.01, None) == 0.05
     assert policy.sweep_interval(600, 0.5) == 0.5
+
+
+def test_memory_victims_evicts_least_recently_used_until_it_fits() -> None:
+    from lambdahost.sandbox.policy import IdleEntry, memory_victims
+
+    idle = [
+        (IdleEntry(1, "a", 10.0), 256),
+        (IdleEntry(2, "b", 5.0), 256),
+        (IdleEntry(3, "c", 20.0), 512),
+    ]
+    assert memory_victims(idle, used_mb=512, need_mb=256, budget_mb=1024) == []
+    assert memory_victims(idle, used_mb=1024, need_mb=256, budget_mb=1024) == [2]
+    assert memory_victims(idle, used_mb=1024, need_mb=512, budget_mb=1024) == [2, 1]
+    assert memory_victims(idle, used_mb=1024, need_mb=2048, budget_mb=1024) is None
