@@ -160,6 +160,14 @@ def fire_timer(ex: Execution, op_id: str, kind: str, now: float) -> Changes:
 # -- external completions ------------------------------------------------------
 
 
+def _open_operation(ex: Execution, op_id: str) -> Operation | None:
+    """The operation an outside event completes, if the execution still waits on it."""
+    current = ex.ops.get(op_id)
+    if ex.closed or current is None or current.status is not OpStatus.STARTED:
+        return None
+    return current
+
+
 def complete_callback(
     ex: Execution,
     op_id: str,
@@ -169,8 +177,8 @@ def complete_callback(
     error: dict[str, Any] | None = None,
 ) -> Changes | None:
     """A callback success or failure; None if the callback is no longer open."""
-    current = ex.ops.get(op_id)
-    if ex.closed or current is None or current.status is not OpStatus.STARTED:
+    current = _open_operation(ex, op_id)
+    if current is None:
         return None
     ch = Changes(ex)
     op = current.copy()
@@ -192,8 +200,8 @@ def complete_callback(
 
 
 def heartbeat(ex: Execution, op_id: str, now: float) -> Changes | None:
-    current = ex.ops.get(op_id)
-    if ex.closed or current is None or current.status is not OpStatus.STARTED:
+    current = _open_operation(ex, op_id)
+    if current is None:
         return None
     ch = Changes(ex)
     if current.cb_heartbeat:
@@ -219,8 +227,8 @@ def complete_chained(
     result: str | None = None,
     error: dict[str, Any] | None = None,
 ) -> Changes | None:
-    current = ex.ops.get(op_id)
-    if ex.closed or current is None or current.status is not OpStatus.STARTED:
+    current = _open_operation(ex, op_id)
+    if current is None:
         return None
     ch = Changes(ex)
     op = current.copy()
