@@ -7,11 +7,17 @@ CI must never go green with the PostgreSQL tests silently skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from lambdahost.testing import LiveServer
 
 PG_BASE = os.environ.get("LAMBDAHOST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -66,3 +72,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]
         yield url
     finally:
         drop_pg_schema(url)
+
+
+@contextlib.contextmanager
+def live_server(dialect: str, data_dir: Path, *extra_args: str) -> Iterator[LiveServer]:
+    """A started server on a fresh store of ``dialect``; stopped and cleaned up afterwards."""
+    from lambdahost.testing import LiveServer
+
+    url = f"sqlite:///{data_dir}/store.db" if dialect == "sqlite" else fresh_pg_url()
+    live = LiveServer(data_dir=data_dir, store_url=url, extra_args=extra_args)
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+        if dialect == "postgres":
+            drop_pg_schema(url)

@@ -19,14 +19,10 @@ from typing import Any
 import pytest
 
 from lambdahost.testing import ROLE, LiveServer, make_zip
-from tests.conftest import drop_pg_schema, fresh_pg_url
+from tests.conftest import live_server
 
 SERVER_ARGS = ("--idle-timeout", "60", "--retry-time-scale", "0.05")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED")
-
-
-def _store_url(dialect: str, data_dir: Path) -> str:
-    return f"sqlite:///{data_dir}/store.db" if dialect == "sqlite" else fresh_pg_url()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -34,29 +30,15 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp(f"durable-{request.param}")
-    url = _store_url(request.param, data_dir)
-    live = LiveServer(data_dir=data_dir, store_url=url, extra_args=SERVER_ARGS)
-    live.start()
-    try:
+    with live_server(request.param, data_dir, *SERVER_ARGS) as live:
         yield live
-    finally:
-        live.stop()
-        if request.param == "postgres":
-            drop_pg_schema(url)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def fresh_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
     """A server of its own, for tests that kill it."""
-    url = _store_url(request.param, tmp_path)
-    live = LiveServer(data_dir=tmp_path, store_url=url, extra_args=SERVER_ARGS)
-    live.start()
-    try:
+    with live_server(request.param, tmp_path, *SERVER_ARGS) as live:
         yield live
-    finally:
-        live.stop()
-        if request.param == "postgres":
-            drop_pg_schema(url)
 
 
 @pytest.fixture

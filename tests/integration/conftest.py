@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lambdahost.testing import ROLE, LiveServer, make_zip
-from tests.conftest import drop_pg_schema, fresh_pg_url
+from tests.conftest import live_server
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -18,18 +18,10 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     data_dir: Path = tmp_path_factory.mktemp(f"server-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{data_dir}/store.db"
-    else:
-        url = fresh_pg_url()
-    live = LiveServer(data_dir=data_dir, store_url=url, extra_args=("--idle-timeout", "30", "--retry-time-scale", "0.01"))
-    live.start()
-    try:
+    with live_server(
+        request.param, data_dir, "--idle-timeout", "30", "--retry-time-scale", "0.01"
+    ) as live:
         yield live
-    finally:
-        live.stop()
-        if request.param == "postgres":
-            drop_pg_schema(url)
 
 
 @pytest.fixture

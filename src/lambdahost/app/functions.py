@@ -212,11 +212,9 @@ class FunctionService:
             )
         tags = cfg.validate_tags(body.get("Tags") or {})
         # Validate the configuration before the (costly) archive check.
-        cfg.new_config(body, now=self._now(), code_sha256="", code_size=0)
+        config = cfg.new_config(body, now=self._now(), code_sha256="", code_size=0)
         checked = await self._check_zip(code)
-        config = cfg.new_config(
-            body, now=self._now(), code_sha256=checked.sha256, code_size=checked.size
-        )
+        config.update(CodeSha256=checked.sha256, CodeSize=checked.size)
         await self._resolve_layers(config)
         revision = str(uuid.uuid4())
         created = self.clock.time()

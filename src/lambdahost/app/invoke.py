@@ -102,9 +102,6 @@ class InvokeService:
     async def resolve(self, name: str, qualifier: str | None) -> Resolved:
         return await self.functions.resolve(name, qualifier, self.rng.random())
 
-    async def _spec(self, resolved: Resolved) -> EnvSpec:
-        return await self.spec_for(resolved)
-
     async def spec_for(self, resolved: Resolved, init_type: str = "on-demand") -> EnvSpec:
         """The environment spec of a resolved version (cached for on-demand inits)."""
         row = resolved.row
@@ -173,7 +170,7 @@ class InvokeService:
         tail: bool = False,
         on_chunk: Callable[[bytes], None] | None = None,
     ) -> InvokeReply:
-        spec = await self._spec(resolved)
+        spec = await self.spec_for(resolved)
         request_id = request_id or str(uuid.uuid4())
         function = spec.function_name
         reason = self.ledger.try_acquire(function)
