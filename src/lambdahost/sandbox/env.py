@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -34,7 +35,12 @@ if TYPE_CHECKING:
     from lambdahost.sandbox.exec_env import ExecSession
 
 _MIB = 1 << 20
-_META_LEN = {protocol.T_RESULT: 5, protocol.T_READY: 2, protocol.T_INIT_ERROR: 3}
+_META_LEN = {
+    protocol.T_RESULT: 5,
+    protocol.T_READY: 2,
+    protocol.T_INIT_ERROR: 3,
+    protocol.T_SNAPPED: 2,
+}
 _EXEC_META_LEN = {protocol.T_SPAWNED: 1, protocol.T_EXITED: 3, protocol.T_INIT_ERROR: 3}
 
 
@@ -42,11 +48,12 @@ _EXEC_META_LEN = {protocol.T_SPAWNED: 1, protocol.T_EXITED: 3, protocol.T_INIT_E
 class Reply:
     """How a pending request ended, before it becomes an ``InvokeResult``."""
 
-    kind: str  # "result" | "ready" | "init_error" | "timeout" | "exit"
+    kind: str  # "result" | "ready" | "init_error" | "timeout" | "exit" | "snapped"
     meta: list[Any]
     body: bytes = b""
     log: str = ""
     status: int | None = None  # wait status for "exit"
+    fd: int | None = None  # "snapped": the template's fork-server socket
 
 
 class Env:
@@ -101,6 +108,13 @@ class Env:
         self.max_log = 1 << 20
         self.session: ExecSession | None = None  # set for Runtime-API environments
         self.retiring = False  # in its shutdown phase: out of every pool, not yet dead
+        # SnapStart: restored from a template (``restore_started``: when the fork was asked
+        # for, perf_counter), and the fd a template passes along with SNAPPED.
+        self.restored = False
+        self.restore_started = 0.0
+        self.restore_ms: float | None = None
+        self._expect_fd = False
+        self._fds: list[int] = []
         sock.setblocking(False)
         loop.add_reader(self.fd, self._on_readable)
 
@@ -136,7 +150,11 @@ class Env:
 
     def _on_readable(self) -> None:
         try:
-            data = self.sock.recv(262144)
+            if self._expect_fd:  # only while a SNAPPED frame (with its fd) is awaited
+                data, fds, _, _ = socket.recv_fds(self.sock, 262144, 1, socket.MSG_CMSG_CLOEXEC)
+                self._fds.extend(fds)
+            else:
+                data = self.sock.recv(262144)
         except BlockingIOError:
             return
         except OSError:
@@ -174,7 +192,13 @@ class Env:
         if ftype == protocol.T_RESULT:
             self.log_pos = int(meta[4])
             self._complete(Reply("result", meta, parts[1], parts[2].decode(errors="replace")))
+        elif ftype == protocol.T_SNAPPED:
+            self._expect_fd = False
+            fd = self._fds.pop(0) if self._fds else None
+            self._complete(Reply("snapped", meta, log=parts[1].decode(errors="replace"), fd=fd))
         elif ftype == protocol.T_READY:
+            if self.restored:
+                self.restore_ms = (time.perf_counter() - self.restore_started) * 1000.0
             self.init_ms = float(meta[0])
             self.log_pos = int(meta[1])
             self.init_log = parts[1].decode(errors="replace")
@@ -214,6 +238,26 @@ class Env:
         self._arm(init_timeout_s)
         self._send(protocol.encode(protocol.T_ASSIGN, json.dumps(assign_meta).encode()))
         return fut
+
+    def start_snapshot(self, timeout_s: float) -> asyncio.Future[Reply]:
+        """Ask an initialised env to run its before-snapshot hooks and become a template."""
+        self.lifecycle.move(EnvState.TEMPLATE)
+        fut: asyncio.Future[Reply] = self.loop.create_future()
+        self._pending = fut
+        self._request_id = ""
+        self._t0 = time.perf_counter()
+        self._expect_fd = True
+        self._arm(timeout_s)
+        self._send(protocol.encode(protocol.T_SNAPSHOT, b"[]"))
+        return fut
+
+    def start_restored(self, spec: EnvSpec, req: InvokeRequest) -> asyncio.Future[Reply]:
+        """First request of an env forked from a template: READY (restore), then RESULT."""
+        self.lifecycle.move(EnvState.INITIALIZING)
+        self.spec = spec
+        self.key = spec.key
+        self.restored = True
+        return self._start(req, b"", float(spec.timeout_s))
 
     def start_warm(self, req: InvokeRequest) -> asyncio.Future[Reply]:
         self.lifecycle.move(EnvState.INVOKING)
@@ -288,6 +332,18 @@ class Env:
 
     # -- results ----------------------------------------------------------------------------------
     def to_result(self, reply: Reply, cold: bool) -> InvokeResult:
+        result = self._to_result(reply, cold)
+        if cold and self.restored:  # SnapStart: a restore, not an init
+            billed = self.init_ms if reply.kind != "init_error" else None
+            return dataclasses.replace(
+                result,
+                init_duration_ms=None,
+                restore_duration_ms=self.restore_ms or result.init_duration_ms,
+                billed_restore_ms=billed,
+            )
+        return result
+
+    def _to_result(self, reply: Reply, cold: bool) -> InvokeResult:
         spec = self.spec
         assert spec is not None
         init_ms = self.init_ms if cold else None
@@ -417,6 +473,10 @@ class Env:
             with contextlib.suppress(Exception):
                 self.loop.remove_writer(self.fd)
         self.sock.close()
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
         if self.session is not None:
             self.session.close()
         self.on_dead(self)

@@ -12,7 +12,7 @@ platform failures (closed manager, zygote unable to fork, capacity) raise
 Runtime-API runtimes (``EnvSpec.launch``: ``provided.*`` bootstraps, Node.js, Python with
 extensions) take the same generic environments; ``exec_pool.py`` routes them and
 ``exec_env.py`` drives each one through its own Runtime API. Provisioned concurrency
-lives in ``provisioning.py``.
+lives in ``provisioning.py``, SnapStart templates and restores in ``snapstart.py``.
 
 Isolation per environment: own session/process group, memory cgroup limit
 (``memory_mb``; falls back to RLIMIT_AS when no writable cgroup exists), private
@@ -42,6 +42,7 @@ from lambdahost.sandbox.cgroups import CgroupTree
 from lambdahost.sandbox.env import Env, Reply
 from lambdahost.sandbox.exec_pool import ExecPoolMixin, write_hosts_file
 from lambdahost.sandbox.provisioning import ProvisioningMixin
+from lambdahost.sandbox.snapstart import SnapStartMixin, Template
 from lambdahost.sandbox.types import (
     CapacityError,
     EnvInfo,
@@ -63,7 +64,7 @@ def _ensure_ascii(spec: EnvSpec) -> bool:
     return not (m is not None and int(m.group(1)) >= 12)
 
 
-class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
+class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
         self._clock = settings.clock
@@ -91,6 +92,9 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
         self._shared: dict[str, list[Env]] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self._hosts_file: str | None = None
+        # SnapStart (snapstart.py): key -> template, and templates being made.
+        self._templates: dict[str, Template] = {}
+        self._snapshotting: dict[str, asyncio.Task[Template]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._restarting: asyncio.Task[None] | None = None
         self._started = False
@@ -162,6 +166,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
             if task is not None:
                 task.cancel()
         await self._retire_all()
+        self._drop_templates("")
         self._closed = True
         for env in list(self._live.values()):
             env.abort()
@@ -199,6 +204,10 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
                 del self._idle[spec.key]
             fut = env.start_warm(request)
             cold = False
+        elif spec.snap_start:
+            env = await self._restore(spec)
+            fut = env.start_restored(spec, request)
+            cold = True
         else:
             env = await self._acquire_generic(spec.memory_mb)
             fut = env.start_cold(
@@ -261,6 +270,35 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
         self._after(env, reply)
 
     async def _acquire_generic(self, memory_mb: int = 0) -> Env:
+        self._make_room(memory_mb)
+        self._reserved += 1
+        try:
+            while True:
+                if self._generic:
+                    env = self._generic.popleft()
+                else:
+                    assert self._loop is not None
+                    fut: asyncio.Future[Env] = self._loop.create_future()
+                    self._waiters.append(fut)
+                    self._refill()
+                    env = await fut
+                if env.lifecycle.alive:
+                    break
+        finally:
+            self._reserved -= 1
+        self._count_assigned(env, memory_mb)
+        self._refill()
+        return env
+
+    def _count_assigned(self, env: Env, memory_mb: int) -> None:
+        self._assigned += 1
+        env.memory_mb = memory_mb
+        self._assigned_mb += memory_mb
+        env.key = ""  # counted as assigned from here on (start_* sets the real key)
+
+    def _make_room(self, memory_mb: int) -> None:
+        """Evict least recently used idle environments until one more of ``memory_mb``
+        fits the host's limits; raise ``CapacityError`` if it cannot fit."""
         s = self.settings
         if s.memory_budget_mb is not None:
             idle = [
@@ -287,27 +325,6 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
             if victim is None:
                 raise CapacityError(f"all {s.max_environments} environments are busy")
             self._live[victim].kill()
-        self._reserved += 1
-        try:
-            while True:
-                if self._generic:
-                    env = self._generic.popleft()
-                else:
-                    assert self._loop is not None
-                    fut: asyncio.Future[Env] = self._loop.create_future()
-                    self._waiters.append(fut)
-                    self._refill()
-                    env = await fut
-                if env.lifecycle.alive:
-                    break
-        finally:
-            self._reserved -= 1
-        self._assigned += 1
-        env.memory_mb = memory_mb
-        self._assigned_mb += memory_mb
-        env.key = ""  # counted as assigned from here on (start_cold sets the real key)
-        self._refill()
-        return env
 
     # -- pool of generic environments ------------------------------------------------------------
     def _refill(self) -> None:
@@ -323,24 +340,44 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
             policy.forks_needed(len(self._generic), len(self._tags), len(self._waiters), target)
         ):
             tag = next(self._ids)
-            cg: str | None = None
-            peak: str | None = None
-            if self._cgtree is not None:
-                try:
-                    cg = self._cgtree.new()
-                    peak = self._cgtree.peak_file(cg) or None
-                except OSError:
-                    cg = None
-            tmpdir: str | None = None
-            if self._tmp_mode != "ns":
-                tmpdir = os.path.join(self.settings.work_dir, "tmp", f"env-{tag}")
-                os.makedirs(tmpdir, mode=0o1777, exist_ok=True)
+            cg, peak, tmpdir = self._new_slot(tag)
             self._tags[tag] = (cg, tmpdir)
             zygote.request_fork(tag, cg, peak, tmpdir)
 
+    def _new_slot(self, tag: int) -> tuple[str | None, str | None, str | None]:
+        """A new environment's memory cgroup (and its peak file) and, without mount
+        namespaces, its /tmp directory."""
+        cg: str | None = None
+        peak: str | None = None
+        if self._cgtree is not None:
+            try:
+                cg = self._cgtree.new()
+                peak = self._cgtree.peak_file(cg) or None
+            except OSError:
+                cg = None
+        tmpdir: str | None = None
+        if self._tmp_mode != "ns":
+            tmpdir = os.path.join(self.settings.work_dir, "tmp", f"env-{tag}")
+            os.makedirs(tmpdir, mode=0o1777, exist_ok=True)
+        return cg, peak, tmpdir
+
     def _on_forked(self, tag: int, pid: int, chan_fd: int, log_fd: int) -> None:
-        assert self._loop is not None
         cg, tmpdir = self._tags.pop(tag, (None, None))
+        env = self._new_env(tag, pid, chan_fd, log_fd, cg, tmpdir)
+        if self._closed:
+            env.kill()
+            return
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(env)
+                return
+        self._generic.append(env)
+
+    def _new_env(
+        self, tag: int, pid: int, chan_fd: int, log_fd: int, cg: str | None, tmpdir: str | None
+    ) -> Env:
+        assert self._loop is not None
         sock = socket.socket(fileno=chan_fd)
         env = Env(
             tag,
@@ -358,15 +395,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
         env.released = self._released_after_cancel
         self._live[env.env_id] = env
         self._by_pid[pid] = env
-        if self._closed:
-            env.kill()
-            return
-        while self._waiters:
-            fut = self._waiters.popleft()
-            if not fut.done():
-                fut.set_result(env)
-                return
-        self._generic.append(env)
+        return env
 
     def _on_fork_failed(self, tag: int, error: str) -> None:
         cg, tmpdir = self._tags.pop(tag, (None, None))
@@ -482,6 +511,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin):
         current invocation instead of going back to the pool."""
         for key in [k for k in self._targets if k.startswith(key_prefix)]:
             del self._targets[key]
+        self._drop_templates(key_prefix)
         for env in list(self._live.values()):
             if env.key is None or not env.key.startswith(key_prefix):
                 continue

@@ -21,6 +21,12 @@ Runtime-API environments (``supervisor.py``) use ``ASSIGN`` and ``INIT_ERROR`` t
 env -> manager ``SPAWNED([names])`` (external extensions started; wait for ``GO``),
 ``EXITED([role, name, wait status])``; manager -> env ``GO()`` (start the runtime),
 ``SIGNAL([target, signum])`` (target ``runtime``, ``extensions`` or ``all``).
+
+SnapStart (``snapshot.py``): manager -> env ``SNAPSHOT()`` after a successful init; env ->
+manager ``SNAPPED([hooks_ms, log_pos], log)`` carrying, as SCM_RIGHTS, one end of the
+``SOCK_SEQPACKET`` socket on which the env now serves fork requests as a template (or
+``INIT_ERROR`` when a before-snapshot hook failed). A restored env answers its first
+``INVOKE`` with ``READY([restore_ms, log_pos], log)`` before the ``RESULT``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ T_SPAWNED = 6
 T_GO = 7
 T_EXITED = 8
 T_SIGNAL = 9
+T_SNAPSHOT = 10
+T_SNAPPED = 11
 
 _HEAD = struct.Struct(">IBB")
 _LEN = struct.Struct(">I")

@@ -96,6 +96,8 @@ class Environment:
         self.ensure_ascii = True
         self.rlimit_mode = False
         self.assigned = False
+        self.code_dir = ""
+        self.eph_mb = int(cfg.get("eph", 512))
 
     # -- phase 1: generic set-up ------------------------------------------------------
     def setup(self, zygote_pid: int) -> None:
@@ -114,22 +116,8 @@ class Environment:
                 self.peak_fd = os.open(peak, os.O_RDONLY | os.O_CLOEXEC)
         if self.cfg.get("tmp") == "ns":
             linux.private_mount_namespace()
-            # An interpreter or virtualenv installed under /tmp (a CI checkout, say) must stay
-            # importable: re-expose it, read-only, at the same path inside the private /tmp.
-            # (Found before the tmpfs hides it.)
-            install = _roots_under_tmp(
-                [
-                    sys.prefix,
-                    sys.exec_prefix,
-                    sys.base_prefix,
-                    os.path.dirname(sys.executable),
-                    *sys.path,
-                ]
-            )
             self.old_tmp_fd = os.open("/tmp", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-            linux.mount_tmpfs("/tmp", int(self.cfg.get("eph", 512)))
-            for root in install:
-                self._bind_code(root)
+            self.private_tmp(int(self.cfg.get("eph", 512)))
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.close(null)
@@ -142,6 +130,25 @@ class Environment:
         sys.stderr = open(
             2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False
         )
+
+    def private_tmp(self, size_mb: int) -> None:
+        """Mount a fresh tmpfs on /tmp (in this env's own mount namespace).
+
+        An interpreter or virtualenv installed under /tmp (a CI checkout, say) must stay
+        importable: it is re-exposed, read-only, at the same path inside the private /tmp.
+        """
+        install = _roots_under_tmp(
+            [
+                sys.prefix,
+                sys.exec_prefix,
+                sys.base_prefix,
+                os.path.dirname(sys.executable),
+                *sys.path,
+            ]
+        )
+        linux.mount_tmpfs("/tmp", size_mb)
+        for root in install:
+            self.bind_code(root)
 
     # -- I/O helpers ----------------------------------------------------------------------
     def send(self, ftype: int, meta: object, *parts: bytes) -> None:
@@ -240,12 +247,14 @@ class Environment:
 
     def _prepare(self, meta: dict[str, Any]) -> None:
         code_dir = str(meta["code_dir"])
+        self.code_dir = code_dir
         mem_mb = int(meta["mem"])
         if self.cfg.get("tmp") == "ns":
             eph = int(meta.get("eph", 512))
-            if eph != int(self.cfg.get("eph", 512)):
+            if eph != self.eph_mb:
                 linux.resize_tmpfs("/tmp", eph)
-            self._bind_code(code_dir)
+                self.eph_mb = eph
+            self.bind_code(code_dir)
         opt = "/opt"
         if meta.get("opt"):
             ns = self.cfg.get("tmp") == "ns"
@@ -291,7 +300,7 @@ class Environment:
             return f"/proc/self/fd/{self.old_tmp_fd}/{os.path.relpath(real, '/tmp')}"
         return real
 
-    def _bind_code(self, code_dir: str) -> None:
+    def bind_code(self, code_dir: str) -> None:
         """Make the code dir read-only inside this env; re-expose it if it lives in /tmp."""
         real = os.path.realpath(code_dir)
         with contextlib.suppress(OSError):
@@ -454,6 +463,10 @@ class Environment:
                     self.invoke(json.loads(parts[0]), parts[1])
                 elif ftype == protocol.T_ASSIGN and not self.assigned:
                     self.assign(json.loads(parts[0]))
+                elif ftype == protocol.T_SNAPSHOT and self.handler is not None:
+                    from lambdahost.sandbox import snapshot  # imported here: not in the zygote
+
+                    snapshot.become_template(self)
 
 
 def _roots_under_tmp(paths: list[str]) -> list[str]:

@@ -7,7 +7,8 @@ r"""The execution-environment state machine (pure): legal moves and their guard.
 An on-demand environment receives its first request together with its assignment,
 so a successful init moves straight on to INVOKING. A pre-initialised one
 (provisioned concurrency) is assigned without a request and goes to IDLE when
-ready. Anything may die. DEAD is terminal.
+ready. A SnapStart template is pre-initialised, then snapshotted (IDLE -> TEMPLATE): it
+forks restored environments and is never invoked. Anything may die. DEAD is terminal.
 The I/O side (``env.py``) calls ``EnvLifecycle.move`` for every change, so an
 illegal move is caught as ``InvalidTransition`` instead of corrupting the pools.
 """
@@ -23,7 +24,8 @@ TRANSITIONS: dict[EnvState, frozenset[EnvState]] = {
     _S.GENERIC: frozenset({_S.INITIALIZING, _S.DEAD}),
     _S.INITIALIZING: frozenset({_S.INVOKING, _S.IDLE, _S.DEAD}),
     _S.INVOKING: frozenset({_S.IDLE, _S.DEAD}),
-    _S.IDLE: frozenset({_S.INVOKING, _S.DEAD}),
+    _S.IDLE: frozenset({_S.INVOKING, _S.TEMPLATE, _S.DEAD}),
+    _S.TEMPLATE: frozenset({_S.DEAD}),
     _S.DEAD: frozenset(),
 }
 

@@ -99,7 +99,7 @@ class Supervisor:
             eph = int(meta.get("eph", 512))
             if eph != int(cfg.get("eph", 512)):
                 linux.resize_tmpfs("/tmp", eph)
-            self.env._bind_code(code_dir)
+            self.env.bind_code(code_dir)
         opt = "/opt"
         if meta.get("opt"):
             opt = linux.mount_opt(self.env.host_path(str(meta["opt"])), ns)

@@ -51,6 +51,7 @@ class EnvSpec:
     launch: Launch | None = None  # None: the built-in fast Python runtime
     opt_dir: str | None = None  # the function's layers, extracted in order; seen as /opt
     max_concurrency: int = 1  # invocations one environment serves at once (Runtime API only)
+    snap_start: bool = False  # SnapStart: new environments are restored from a template
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class InvokeResult:
     max_memory_used_mb: int
     cold_start: bool
     streamed: bool = False  # the payload went out through ``InvokeRequest.on_chunk``
+    # SnapStart: a cold start restored from a snapshot reports these instead of init.
+    restore_duration_ms: float | None = None  # fork request to READY, as the manager saw it
+    billed_restore_ms: float | None = None  # the part run inside the env (after-restore hooks)
 
 
 class EnvState(enum.Enum):
@@ -95,6 +99,7 @@ class EnvState(enum.Enum):
     INITIALIZING = "initializing"  # assigned to a function, importing the handler
     INVOKING = "invoking"  # running one invocation
     IDLE = "idle"  # warm, frozen between invocations
+    TEMPLATE = "template"  # SnapStart: initialised once, forks restored environments
     DEAD = "dead"  # killed or exited; terminal
 
 

@@ -112,6 +112,7 @@ class Zygote:
             "cg": req.get("cg"),
             "peak": req.get("peak"),
             "tmpdir": req.get("tmpdir"),
+            "log_dir": self.cfg["log_dir"],
         }
         gc.freeze()
         try:

@@ -63,6 +63,24 @@ class ZygoteClient:
         self._outq: list[bytes] = []
         self.closing = False
 
+    @classmethod
+    def attach(
+        cls,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        on_forked: Callable[[int, int, int, int], None],
+        on_fork_failed: Callable[[int, str], None],
+        on_exited: Callable[[int, int, int], None],
+        on_lost: Callable[[], None],
+    ) -> ZygoteClient:
+        """A client of a fork server that already runs (a SnapStart template), over
+        ``sock``; closing it makes the server kill its children and exit."""
+        client = cls(loop, "", {}, on_forked, on_fork_failed, on_exited, on_lost)
+        sock.setblocking(False)
+        client.sock = sock
+        loop.add_reader(sock.fileno(), client._on_readable)
+        return client
+
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
@@ -176,6 +194,11 @@ class ZygoteClient:
             self._outq.clear()
             self.sock.close()
             self.sock = None
+
+    def close_now(self) -> None:
+        """Close the control socket without waiting (the server then exits on its own)."""
+        self.closing = True
+        self._close_socket()
 
     def kill(self) -> None:
         """SIGKILL the zygote and reap it (its children die through their pdeathsig)."""
