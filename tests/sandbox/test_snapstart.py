@@ -119,7 +119,7 @@ def test_restored_environments_start_from_the_snapshot(
         assert len({b["random"] for b in bodies}) == 3, "randomness is re-seeded per restore"
 
         # Each restored environment has a private /tmp.
-        mine = await m.invoke(spec, req("w", b"{\"write\": \"x\"}"))
+        mine = await m.invoke(spec, req("w", b'{"write": "x"}'))
         assert "mine" in json.loads(mine.payload)["tmp"]
         others = await asyncio.gather(*(m.invoke(spec, req(f"o{i}")) for i in range(4)))
         assert any("mine" not in json.loads(o.payload)["tmp"] for o in others)

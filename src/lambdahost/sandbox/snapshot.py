@@ -111,9 +111,7 @@ def become_template(env: Environment) -> NoReturn:
     hooks_ms = (time.perf_counter() - t0) * 1000.0
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     log = env.drain_log()
-    frame = protocol.encode(
-        protocol.T_SNAPPED, json.dumps([hooks_ms, env.log_pos]).encode(), log
-    )
+    frame = protocol.encode(protocol.T_SNAPPED, json.dumps([hooks_ms, env.log_pos]).encode(), log)
     _send_with_fd(env.chan, frame, theirs.fileno())
     theirs.close()
     with contextlib.suppress(OSError):
