@@ -20,6 +20,9 @@ class InvocationReport:
     init_duration_ms: float | None = None
     status: str | None = None  # None on success, "timeout" or "error"
     error_type: str | None = None
+    # SnapStart: a cold start restored from a snapshot (no Init Duration then).
+    restore_duration_ms: float | None = None
+    billed_restore_ms: float | None = None
 
 
 def billed_duration_ms(duration_ms: float) -> int:
@@ -45,11 +48,26 @@ def report_line(report: InvocationReport) -> str:
     ]
     if report.init_duration_ms is not None:
         parts.append(f"Init Duration: {report.init_duration_ms:.2f} ms")
+    if report.restore_duration_ms is not None:
+        parts.append(f"Restore Duration: {report.restore_duration_ms:.2f} ms")
+        billed = report.billed_restore_ms or 0.0
+        parts.append(f"Billed Restore Duration: {math.ceil(billed)} ms")
     if report.status:
         parts.append(f"Status: {report.status}")
         if report.error_type:
             parts.append(f"Error Type: {report.error_type}")
     return "\t".join(parts) + "\t\n"
+
+
+def restore_report_line(restore_duration_ms: float) -> str:
+    return f"RESTORE_REPORT Restore Duration: {restore_duration_ms:.2f} ms\n"
+
+
+def init_report_line(init_duration_ms: float, error_type: str | None = None) -> str:
+    """The INIT_REPORT of an init phase outside any invocation (a SnapStart snapshot)."""
+    line = f"INIT_REPORT Init Duration: {init_duration_ms:.2f} ms\tPhase: init\t"
+    line += f"Status: error\tError Type: {error_type}\t" if error_type else "Status: success\t"
+    return line + "\n"
 
 
 def invocation_log(report: InvocationReport, function_output: str, init_lines: str = "") -> str:

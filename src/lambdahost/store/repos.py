@@ -187,6 +187,26 @@ class FunctionRepo:
             )
             return version
 
+    def set_version_state(self, name: str, version: str, fields: dict[str, Any]) -> bool:
+        """Merge ``fields`` (State and its reason) into a version's document, keeping its
+        revision (a SnapStart snapshot is made for that revision); False if it is gone."""
+        with self.db.transaction():
+            rows = self.db.execute(
+                "SELECT config FROM function_versions WHERE function_name = ? AND version = ?",
+                (name, version),
+            )
+            if not rows:
+                return False
+            config = json.loads(rows[0][0])
+            for key in ("StateReason", "StateReasonCode"):
+                config.pop(key, None)
+            config.update(fields)
+            self.db.execute(
+                "UPDATE function_versions SET config = ? WHERE function_name = ? AND version = ?",
+                (json.dumps(config), name, version),
+            )
+            return True
+
     def delete(self, name: str) -> bool:
         with self.db.transaction():
             found = self.db.execute("SELECT 1 FROM functions WHERE name = ?", (name,))
@@ -443,6 +463,7 @@ class Store:
         from lambdahost.store.capacity import CapacityRepo
         from lambdahost.store.invoke_configs import InvokeConfigRepo
         from lambdahost.store.provisioned import ProvisionedRepo
+        from lambdahost.store.scaling import ScalingRepo
 
         self.db = db
         self.functions = FunctionRepo(db)
@@ -451,6 +472,7 @@ class Store:
         self.invoke_configs = InvokeConfigRepo(db)
         self.provisioned = ProvisionedRepo(db)
         self.capacity = CapacityRepo(db)
+        self.scaling = ScalingRepo(db)
 
     def close(self) -> None:
         self.db.close()

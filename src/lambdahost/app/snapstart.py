@@ -1,0 +1,130 @@
+"""SnapStart at the platform level: snapshot each published version, track its state.
+
+When a version of a function with ``SnapStart: {ApplyOn: PublishedVersions}`` is
+published it is stored ``Pending``; this component then has the sandbox initialise it once
+and keep the initialised environment as the version's template (``sandbox/snapstart.py``),
+logs that init (INIT_START ... INIT_REPORT) in the function's log, and marks the version
+``Active``, or ``Failed`` with the init error. Versions left ``Pending`` by a stop are
+snapshotted again at start-up. After a restart, templates of ``Active`` versions are
+re-created by their first cold start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from lambdahost.app.functions import Resolved
+from lambdahost.core import logformat, snapstart
+from lambdahost.sandbox import SandboxError
+from lambdahost.sandbox.snapstart import SnapshotError
+from lambdahost.store.repos import VersionRow
+
+if TYPE_CHECKING:
+    from lambdahost.app.platform import Platform
+
+log = logging.getLogger("lambdahost.snapstart")
+_ATTEMPTS = 5  # a platform-side failure (no capacity, say) is retried before giving up
+
+
+class SnapStartService:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        self.platform.functions.published_listeners.append(self.snapshot_later)
+        pending = await self.platform.store.call(_pending_versions)
+        for row in pending:
+            self.snapshot_later(row)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def snapshot_later(self, row: VersionRow) -> None:
+        if not snapstart.enabled(row.config, row.version):
+            return
+        key = (row.function_name, row.version)
+        if key in self._tasks:
+            return
+        task = asyncio.create_task(self._snapshot(row), name=f"snapshot-{row.function_name}")
+        self._tasks[key] = task
+        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+
+    async def wait(self) -> None:
+        """Until every snapshot in progress is made (tests, benchmarks)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def _snapshot(self, row: VersionRow) -> None:
+        platform = self.platform
+        name, version = row.function_name, row.version
+        resolved = Resolved(row, version, platform.arns.function(name, version))
+        spec = await platform.invoker.spec_for(resolved)
+        for attempt in range(_ATTEMPTS):
+            try:
+                info = await platform.manager.prepare_snapshot(spec)
+            except SnapshotError as e:
+                self._log(name, spec.runtime, e.log, e.error_type, None)
+                await self._set_state(
+                    name, version, snapstart.failure_state(e.error_type, e.message)
+                )
+                return
+            except SandboxError as e:
+                log.warning(
+                    "snapshot of %s:%s failed (attempt %d): %s", name, version, attempt + 1, e
+                )
+                await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+            self._log(name, spec.runtime, info.log, None, info.init_ms)
+            await self._set_state(name, version, {"State": "Active"})
+            return
+        await self._set_state(
+            name,
+            version,
+            {
+                "State": "Failed",
+                "StateReasonCode": "InternalError",
+                "StateReason": "lambdahost could not find room for the snapshot's environment.",
+            },
+        )
+
+    def _log(
+        self, name: str, runtime: str, output: str, error_type: str | None, init_ms: float | None
+    ) -> None:
+        from lambdahost.app.invoke import init_start_line
+
+        text = init_start_line(runtime, self.platform.settings.region) + output
+        if text and not text.endswith("\n"):
+            text += "\n"
+        text += logformat.init_report_line(init_ms or 0.0, error_type)
+        self.platform.logs.append(name, text)
+
+    async def _set_state(self, name: str, version: str, fields: dict[str, str]) -> None:
+        await self.platform.store.call(
+            lambda s: s.functions.set_version_state(name, version, fields)
+        )
+        self.platform.functions.invalidate(name)
+
+
+def _pending_versions(store: object) -> list[VersionRow]:
+    from lambdahost.store import Store
+
+    assert isinstance(store, Store)
+    out: list[VersionRow] = []
+    after: tuple[str, int] | None = None
+    while True:
+        page = store.functions.list_all_versions(after, 500)
+        if not page:
+            return out
+        out.extend(
+            r
+            for r in page
+            if snapstart.enabled(r.config, r.version) and r.config.get("State") == "Pending"
+        )
+        last = page[-1]
+        after = (last.function_name, int(last.version) if last.version.isdigit() else 0)
