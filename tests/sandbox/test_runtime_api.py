@@ -321,6 +321,42 @@ def test_multi_concurrency_with_awslambdaric(tmp_path: Path) -> None:
     assert envs == 1 and elapsed < 1.1
 
 
+def test_multi_concurrency_of_the_built_in_python_runtime(tmp_path: Path) -> None:
+    from lambdahost.runtimes import launch_for
+
+    app = (
+        "import os, time\nINIT_PID = os.getpid()\n"
+        "def handler(event, context):\n    time.sleep(0.4)\n"
+        "    return [os.getpid(), INIT_PID]\n"
+    )
+    code = code_dir(tmp_path, {"app.py": (app, 0o644)})
+    launch = launch_for("python3.12", code, None, None, max_concurrency=3)
+    assert launch is not None and launch.kind == "python"
+    spec = mkspec(
+        code,
+        "app.handler",
+        "lmi-py",
+        max_concurrency=3,
+        launch=launch,
+        timeout_s=10,
+        environ={"_HANDLER": "app.handler", "PATH": "/usr/bin:/bin"},
+    )
+
+    async def body(m: EnvironmentManager) -> tuple[list[InvokeResult], float, int]:
+        await m.invoke(spec, req("warm"))
+        t0 = asyncio.get_running_loop().time()
+        results = await asyncio.gather(*(m.invoke(spec, req(f"p{i}")) for i in range(3)))
+        elapsed = asyncio.get_running_loop().time() - t0
+        return list(results), elapsed, sum(1 for e in m.snapshot() if e.key == "lmi-py")
+
+    results, elapsed, envs = run(tmp_path, body)
+    assert all(r.outcome is Outcome.SUCCESS for r in results), results
+    pairs = [json.loads(r.payload) for r in results]
+    assert len({pid for pid, _ in pairs}) == 3, "three worker processes"
+    assert len({init for _, init in pairs}) == 1, "initialised once, before the workers forked"
+    assert envs == 1 and elapsed < 1.1
+
+
 def test_environment_is_exactly_the_spec_plus_the_runtime_api(tmp_path: Path) -> None:
     code = code_dir(
         tmp_path,

@@ -71,16 +71,22 @@ def has_extensions(opt_dir: str | None) -> bool:
 
 
 def launch_for(
-    runtime: str, code_dir: str, node: str | None, opt_dir: str | None = None
+    runtime: str,
+    code_dir: str,
+    node: str | None,
+    opt_dir: str | None = None,
+    max_concurrency: int = 1,
 ) -> Launch | None:
     """The ``Launch`` of a runtime (None: built-in Python). Raises ``RuntimeUnavailable``.
 
     Python functions with external extensions run the built-in runtime's Runtime API
-    client (``sandbox/pyclient.py``): extensions need the Runtime API's lifecycle.
+    client (``sandbox/pyclient.py``): extensions need the Runtime API's lifecycle. So do
+    Python functions serving several invocations per environment (Managed Instances):
+    the client forks one worker per concurrent invocation.
     """
     kind = kind_of(runtime)
     if kind is RuntimeKind.PYTHON:
-        if has_extensions(opt_dir):
+        if has_extensions(opt_dir) or max_concurrency > 1:
             return Launch("python", argv=pyclient.argv(sys.executable))
         return None
     if kind is RuntimeKind.PROVIDED:

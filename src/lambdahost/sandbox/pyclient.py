@@ -5,20 +5,27 @@ which is faster. When a Python function has external extensions (``/opt/extensio
 it needs the real Runtime API lifecycle, so its environment execs this client instead:
 the same handler loading, event decoding, context, logging and error documents as the
 built-in runtime (it reuses ``runtime.Environment``), but events come from ``/next`` and
-results go to ``/response`` and ``/error``. Started by ``BOOTSTRAP`` (bare package
+results go to ``/response`` and ``/error``. Functions on a capacity provider (Lambda
+Managed Instances, ``AWS_LAMBDA_MAX_CONCURRENCY`` > 1) run here too: after init the client
+forks that many workers, each serving one invocation at a time. Started by ``BOOTSTRAP`` (bare package
 modules, like the zygote), so no platform module is imported here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
 import os
 import re
+import signal
 import socket
 import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
 
+from lambdahost.sandbox import linux
 from lambdahost.sandbox.context import RequestIdFilter, configure_logging
 from lambdahost.sandbox.runtime import Environment, InitError
 
@@ -91,6 +98,46 @@ def main() -> None:
             "POST", "/init/error", body, {"Lambda-Runtime-Function-Error-Type": e.error_type}
         )
         sys.exit(1)
+    workers = _max_concurrency()
+    if workers > 1:
+        _run_workers(workers, lambda: _serve(env, handler))
+    _serve(env, handler, client)
+
+
+def _max_concurrency() -> int:
+    try:
+        return max(1, int(os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "1")))
+    except ValueError:
+        return 1
+
+
+def _run_workers(count: int, serve: Callable[[], None]) -> NoReturn:
+    """Managed Instances: ``count`` worker processes, forked after init, each polling
+    ``/next`` for one invocation at a time (as Lambda's Python runtime does). If one
+    dies the environment is broken: the others are killed and this process exits."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pids = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                linux.set_pdeathsig(signal.SIGKILL)
+                serve()
+            finally:
+                os._exit(1)
+        pids.append(pid)
+    _, status = os.wait()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF or 1)
+
+
+def _serve(
+    env: Environment, handler: Callable[[Any, Any], Any], client: Client | None = None
+) -> None:
+    client = client or Client(os.environ["AWS_LAMBDA_RUNTIME_API"])
     while True:
         _, headers, payload = client.call("GET", "/invocation/next")
         rid = headers.get("lambda-runtime-aws-request-id", "")
