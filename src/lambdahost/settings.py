@@ -32,8 +32,8 @@ class Settings:
     secret_access_key: str | None = None
     idle_timeout_s: float = 600.0
     max_environments: int = 1000
-    # MemorySize all environments may reserve together; None: no budget (environments use
-    # far less than their MemorySize, so a budget is opt-in: --memory-budget).
+    # Memory environments may really use together (sampled cgroup charge or RSS, not
+    # MemorySize, which is far above real use). None: 75% of the host's memory; 0: no budget.
     memory_budget_mb: int | None = None
     sync_payload_limit: int = 6_291_456
     async_payload_limit: int = 1_048_576
@@ -48,3 +48,23 @@ class Settings:
 
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.data_dir / 'lambdahost.db'}"
+
+
+def host_memory_mb() -> int | None:
+    """The host's physical memory (MemTotal), or None where /proc/meminfo is missing."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def effective_memory_budget(configured: int | None) -> int | None:
+    """The sandbox's memory budget in MB for a configured value (see ``memory_budget_mb``)."""
+    if configured is None:
+        total = host_memory_mb()
+        return None if total is None else total * 3 // 4
+    return configured if configured > 0 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -74,46 +75,70 @@ def test_eviction_then_throttle(tmp_path: Path) -> None:
         live.stop()
 
 
-def test_memory_budget_evicts_idle_environments_first(tmp_path: Path) -> None:
+HOG = (
+    "import os, time\n"
+    "BALLAST = b'\\x01' * (100 << 20)  # 100 MB really in use (every page written)\n"
+    "def handler(event, context):\n"
+    "    time.sleep(event.get('sleep', 0))\n"
+    "    return os.getpid()\n"
+)
+
+
+def _keys(live: LiveServer) -> list[str]:
+    target = Target(live.endpoint, REGION, ACCESS_KEY, SECRET_KEY)
+    _, _, body = signed_get(target, "/_lambdahost/v1/environments")
+    return sorted(str(e["Key"]).split(":")[0] for e in json.loads(body)["Environments"] if e["Key"])
+
+
+def test_memory_budget_counts_real_use_and_evicts_idle_environments_first(
+    tmp_path: Path,
+) -> None:
+    """The budget is on memory environments really use (not MemorySize): 3 x 1 GB functions
+    that each hold ~100 MB fit 256 MB twice, never three times."""
     live = LiveServer(
         data_dir=tmp_path,
         store_url=f"sqlite:///{tmp_path}/s.db",
-        extra_args=("--memory-budget", "512"),
+        extra_args=("--memory-budget", "256"),
     )
     live.start()
     try:
         lam = live.client()
-        for name, memory in (("small1", 256), ("small2", 256), ("big", 512)):
+        for name in ("hog", "other"):
             lam.create_function(
                 FunctionName=name,
                 Runtime="python3.12",
                 Role=ROLE,
                 Handler="app.handler",
-                MemorySize=memory,
-                Code={"ZipFile": make_zip({"app.py": SLOW})},
+                MemorySize=1024,
+                Code={"ZipFile": make_zip({"app.py": HOG})},
             )
-        lam.invoke(FunctionName="small1")
-        lam.invoke(FunctionName="small2")
-        lam.invoke(FunctionName="big")  # 512 MB only fits once both idle 256 MB envs are evicted
-        target = Target(live.endpoint, REGION, ACCESS_KEY, SECRET_KEY)
-        _, _, body = signed_get(target, "/_lambdahost/v1/environments")
-        keys = sorted(
-            str(e["Key"]).split(":")[0] for e in json.loads(body)["Environments"] if e["Key"]
-        )
-        assert keys == ["big"], keys
-        lam.create_function(
-            FunctionName="huge",
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            MemorySize=1024,
-            Code={"ZipFile": make_zip({"app.py": SLOW})},
-        )
-        try:
-            lam.invoke(FunctionName="huge")
-        except ClientError as error:
-            assert error.response["Error"]["Code"] == "TooManyRequestsException"
-        else:
-            raise AssertionError("a function larger than the host's budget must be throttled")
+        lam.invoke(FunctionName="hog")  # measured once idle: ~100 MB
+        lam.invoke(FunctionName="other")
+        assert _keys(live) == ["hog", "other"], "2 x 100 MB fit in 256 MB"
+
+        results: list[object] = []
+
+        def call() -> None:
+            try:
+                out = lam.invoke(FunctionName="hog", Payload=json.dumps({"sleep": 1.5}))
+                results.append(out["StatusCode"])
+            except ClientError as error:
+                results.append(error.response)
+
+        first = threading.Thread(target=call)
+        first.start()  # takes hog's idle environment
+        time.sleep(0.4)
+        second = threading.Thread(target=call)
+        second.start()  # needs a new ~100 MB environment: the idle "other" is evicted
+        time.sleep(0.4)
+        assert _keys(live) == ["hog", "hog"]
+        call()  # a third would go past the budget with nothing idle left: 429
+        first.join()
+        second.join()
+        throttled = [r for r in results if isinstance(r, dict)]
+        assert results.count(200) == 2 and len(throttled) == 1, results
+        error = throttled[0]
+        assert error["Error"]["Code"] == "TooManyRequestsException"  # type: ignore[index]
+        assert error["Reason"] == "ConcurrentInvocationLimitExceeded"  # type: ignore[index]
     finally:
         live.stop()

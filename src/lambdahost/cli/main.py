@@ -95,7 +95,11 @@ def main() -> None:
     "memory_budget_mb",
     default=None,
     type=int,
-    help="MB of MemorySize all environments may reserve together (default: no budget).",
+    help=(
+        "MB of memory environments may really use together (cgroup charge or RSS, not "
+        "MemorySize); idle ones are evicted (LRU) before a new one is refused. "
+        "Default: 75% of the host's memory; 0: no budget."
+    ),
 )
 @click.option(
     "--retry-time-scale",

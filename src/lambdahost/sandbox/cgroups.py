@@ -149,6 +149,14 @@ class CgroupTree:
         except (OSError, ValueError):
             return 0
 
+    def usage_mb(self, path: str) -> int:
+        """Memory charged to the cgroup now (its private pages, tmpfs and page cache)."""
+        name = "memory.usage_in_bytes" if self.version == 1 else "memory.current"
+        try:
+            return (int(_read(os.path.join(path, name))) + (1 << 20) - 1) >> 20
+        except (OSError, ValueError):
+            return 0
+
     def oom_kills(self, path: str) -> int:
         name = "memory.oom_control" if self.version == 1 else "memory.events"
         try:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from lambdahost.sandbox.exec_env import ExecSession
 
 _MIB = 1 << 20
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _META_LEN = {
     protocol.T_RESULT: 5,
     protocol.T_READY: 2,
@@ -92,7 +93,8 @@ class Env:
         self.frozen = False
         self.doomed = False  # discard() hit it while busy: kill instead of reuse
         self.provisioned = False  # kept initialised ahead of demand; never reaped as idle
-        self.memory_mb = 0  # MemorySize it was assigned with (counted in the memory budget)
+        self.memory_mb = 0  # MemorySize it was assigned with
+        self.usage_mb = 0  # memory it really uses, sampled when it goes idle (memory budget)
         self._init_only = False
         self.log_pos = 0
         self.exit_status: int | None = None
@@ -397,6 +399,18 @@ class Env:
             int(reply.meta[0]),
             cold,
         )
+
+    def sample_usage(self) -> int:
+        """Memory the environment uses now: its cgroup's charge, else its RSS."""
+        usage = 0
+        if self.cgroup and self.cgtree is not None:
+            usage = self.cgtree.usage_mb(self.cgroup)
+        if not usage:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/{self.pid}/statm") as f:
+                    usage = (int(f.read().split()[1]) * _PAGE + _MIB - 1) // _MIB
+        self.usage_mb = usage
+        return usage
 
     def _peak_mb(self) -> int:
         if self.cgroup and self.cgtree is not None:

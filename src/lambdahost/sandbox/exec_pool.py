@@ -59,7 +59,9 @@ class ExecPoolMixin:
 
     if TYPE_CHECKING:  # provided by the class that mixes this in
 
-        async def _acquire_generic(self, memory_mb: int = 0) -> Env: ...
+        async def _acquire_generic(self, memory_mb: int = 0, key: str = "") -> Env: ...
+
+        def _measure(self, env: Env) -> None: ...
 
         def _assign_meta(self, spec: EnvSpec, env: Env) -> dict[str, Any]: ...
 
@@ -70,7 +72,7 @@ class ExecPoolMixin:
             assert env.session is not None
             fut = env.session.invoke(request, cold=False)
         else:
-            env = await self._acquire_generic(spec.memory_mb)
+            env = await self._acquire_generic(spec.memory_mb, spec.key)
             session = self._attach(env, spec)
             fut = session.invoke(request, cold=True)
             if spec.max_concurrency > 1:
@@ -149,6 +151,7 @@ class ExecPoolMixin:
             return
         if session.busy == 0 and env.state is EnvState.INVOKING:
             env.lifecycle.move(EnvState.IDLE)
+            self._measure(env)
         if env.spec is not None and env.spec.max_concurrency > 1:
             return  # stays in _shared; never frozen
         if env.state is not EnvState.IDLE or env.key is None:

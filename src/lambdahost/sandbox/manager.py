@@ -80,7 +80,9 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
         self._live: dict[int, Env] = {}  # env_id -> env, until it dies
         self._by_pid: dict[int, Env] = {}  # pid -> env, until the zygote reaps it
         self._assigned = 0
-        self._assigned_mb = 0  # MemorySize of assigned environments (and those being assigned)
+        # Memory budget: the memory a new environment of a key is expected to use (the most
+        # an idle one of that key was seen using).
+        self._estimates: dict[str, int] = {}
         self._reserved = 0
         self._dirty_cgroups: list[str] = []
         self._dirty_dirs: list[str] = []
@@ -209,7 +211,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
             fut = env.start_restored(spec, request)
             cold = True
         else:
-            env = await self._acquire_generic(spec.memory_mb)
+            env = await self._acquire_generic(spec.memory_mb, spec.key)
             fut = env.start_cold(
                 spec, request, self._assign_meta(spec, env), self.settings.init_timeout_s
             )
@@ -257,6 +259,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
             and env.key is not None
         ):
             env.lifecycle.move(EnvState.IDLE)
+            self._measure(env)
             if self.settings.freeze_idle:
                 # Freeze on the next loop iteration, after the caller got its result: an env
                 # that is invoked again right away (a hot function) is then never stopped.
@@ -269,8 +272,8 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
     def _released_after_cancel(self, env: Env, reply: Reply) -> None:
         self._after(env, reply)
 
-    async def _acquire_generic(self, memory_mb: int = 0) -> Env:
-        self._make_room(memory_mb)
+    async def _acquire_generic(self, memory_mb: int = 0, key: str = "") -> Env:
+        self._make_room(memory_mb, key)
         self._reserved += 1
         try:
             while True:
@@ -286,28 +289,44 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
                     break
         finally:
             self._reserved -= 1
-        self._count_assigned(env, memory_mb)
+        self._count_assigned(env, memory_mb, key)
         self._refill()
         return env
 
-    def _count_assigned(self, env: Env, memory_mb: int) -> None:
+    def _count_assigned(self, env: Env, memory_mb: int, key: str = "") -> None:
         self._assigned += 1
         env.memory_mb = memory_mb
-        self._assigned_mb += memory_mb
+        env.usage_mb = self._estimate(memory_mb, key)  # until it is measured
         env.key = ""  # counted as assigned from here on (start_* sets the real key)
 
-    def _make_room(self, memory_mb: int) -> None:
-        """Evict least recently used idle environments until one more of ``memory_mb``
-        fits the host's limits; raise ``CapacityError`` if it cannot fit."""
+    def _estimate(self, memory_mb: int, key: str) -> int:
+        """Memory a new environment of ``key`` is expected to use (never above its limit)."""
+        guess = self._estimates.get(key, policy.NEW_ENVIRONMENT_MB)
+        return min(guess, memory_mb) if memory_mb else guess
+
+    def _measure(self, env: Env) -> None:
+        """Memory budget: sample what an environment that just went idle really uses."""
+        if self.settings.memory_budget_mb is not None and env.key:
+            usage = env.sample_usage()
+            self._estimates[env.key] = max(usage, self._estimates.get(env.key, 0))
+
+    def _make_room(self, memory_mb: int, key: str = "") -> None:
+        """Evict least recently used idle environments until a new one of ``key`` fits the
+        host's limits; raise ``CapacityError`` if it cannot fit.
+
+        The memory budget counts what environments really use (their memory cgroup's
+        charge, or their RSS), sampled when they go idle, not their MemorySize."""
         s = self.settings
         if s.memory_budget_mb is not None:
             idle = [
-                (policy.IdleEntry(e.env_id, k, e.last_used), e.memory_mb)
+                (policy.IdleEntry(e.env_id, k, e.last_used), e.usage_mb)
                 for k, st in self._idle.items()
                 for e in st
                 if not e.provisioned
             ]
-            victims = policy.memory_victims(idle, self._assigned_mb, memory_mb, s.memory_budget_mb)
+            used = sum(e.usage_mb for e in self._live.values())
+            need = self._estimate(memory_mb, key)
+            victims = policy.memory_victims(idle, used, need, s.memory_budget_mb)
             if victims is None:
                 raise CapacityError(
                     f"the host's memory budget of {s.memory_budget_mb} MB is in use"
@@ -422,7 +441,6 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
             self._replace_provisioned(env.key)
         if env.key is not None:
             self._assigned -= 1
-            self._assigned_mb -= env.memory_mb
             self._unpool(env)
         else:
             with contextlib.suppress(ValueError):
@@ -504,6 +522,10 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
             env = self._live.get(env_id)
             if env is not None:
                 self._retire(env, "spindown")
+        if self.settings.memory_budget_mb is not None:
+            for env in self._live.values():  # idle ones grow too (caches, /tmp)
+                if env.state in (EnvState.GENERIC, EnvState.IDLE, EnvState.TEMPLATE):
+                    env.sample_usage()
         self._clean_dirty()
 
     def discard(self, key_prefix: str) -> None:

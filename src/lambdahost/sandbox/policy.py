@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# Memory budget: what a new environment of a function never seen idle is expected to use.
+NEW_ENVIRONMENT_MB = 16
+
 
 @dataclass(frozen=True)
 class IdleEntry:
@@ -35,7 +38,7 @@ def memory_victims(
 ) -> list[int] | None:
     """Least recently used idle environments to evict so that ``need_mb`` more fits in
     ``budget_mb``; ``[]`` if it fits already, None if evicting every idle one is not enough.
-    ``entries`` pairs each idle environment with its memory size."""
+    ``entries`` pairs each idle environment with the memory it uses."""
     if used_mb + need_mb <= budget_mb:
         return []
     victims: list[int] = []

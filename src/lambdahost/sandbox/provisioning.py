@@ -28,7 +28,7 @@ class ProvisioningMixin:
 
     if TYPE_CHECKING:  # provided by the class that mixes this in
 
-        async def _acquire_generic(self, memory_mb: int = 0) -> Env: ...
+        async def _acquire_generic(self, memory_mb: int = 0, key: str = "") -> Env: ...
 
         def _assign_meta(self, spec: EnvSpec, env: Env) -> dict[str, Any]: ...
 
@@ -75,7 +75,7 @@ class ProvisioningMixin:
         return None
 
     async def _provision_one(self, spec: EnvSpec) -> str | None:
-        env = await self._acquire_generic(spec.memory_mb)
+        env = await self._acquire_generic(spec.memory_mb, spec.key)
         env.provisioned = True
         if spec.launch is not None:
             return await self._provision_exec(spec, env)

@@ -86,13 +86,13 @@ class SnapStartMixin:
 
     if TYPE_CHECKING:  # provided by the class that mixes this in
 
-        async def _acquire_generic(self, memory_mb: int = 0) -> Env: ...
+        async def _acquire_generic(self, memory_mb: int = 0, key: str = "") -> Env: ...
 
         def _assign_meta(self, spec: EnvSpec, env: Env) -> dict[str, Any]: ...
 
-        def _make_room(self, memory_mb: int) -> None: ...
+        def _make_room(self, memory_mb: int, key: str = "") -> None: ...
 
-        def _count_assigned(self, env: Env, memory_mb: int) -> None: ...
+        def _count_assigned(self, env: Env, memory_mb: int, key: str = "") -> None: ...
 
         def _new_slot(self, tag: int) -> tuple[str | None, str | None, str | None]: ...
 
@@ -137,7 +137,7 @@ class SnapStartMixin:
         return await asyncio.shield(task)
 
     async def _create_template(self, spec: EnvSpec) -> Template:
-        env = await self._acquire_generic(spec.memory_mb)
+        env = await self._acquire_generic(spec.memory_mb, spec.key)
         env.provisioned = True  # never reaped or evicted as an idle environment
         reply = await env.start_init(
             spec, self._assign_meta(spec, env), self.settings.init_timeout_s
@@ -173,7 +173,7 @@ class SnapStartMixin:
         client = template.client
         if client is None or self._closed:
             raise SandboxError("the snapshot of this version is gone")
-        self._make_room(spec.memory_mb)
+        self._make_room(spec.memory_mb, spec.key)
         tag = next(self._ids)
         cg, peak, tmpdir = self._new_slot(tag)
         if cg is not None and self._cgtree is not None:
@@ -192,7 +192,7 @@ class SnapStartMixin:
             raise
         finally:
             self._reserved -= 1
-        self._count_assigned(env, spec.memory_mb)
+        self._count_assigned(env, spec.memory_mb, spec.key)
         return env
 
     def _on_restored(self, template: Template, tag: int, pid: int, chan: int, log: int) -> None:

@@ -120,7 +120,7 @@ class SandboxSettings:
     work_dir: str
     idle_timeout_s: float = 600.0
     max_environments: int = 1000
-    memory_budget_mb: int | None = None  # MemorySize total of assigned envs; None: no budget
+    memory_budget_mb: int | None = None  # memory environments really use; None: no budget
     pool_size: int = 3
     python: str = sys.executable
     use_cgroups: bool | None = None  # None: auto-detect (writable memory cgroup)
