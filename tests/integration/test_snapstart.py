@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lambdahost.testing import LiveServer
+from lambdahost.testing import ROLE, LiveServer, make_zip
 from tests.integration.test_auth_and_cli_tools import aws
 
 SNAP = """
@@ -133,6 +133,12 @@ def test_publish_snapshots_and_cold_starts_restore(
     assert len({b["pid"] for b in bodies}) == 3, "three restored environments"
     assert len({b["random"] for b in bodies}) == 3, "random state is not shared"
 
+    with pytest.raises(ClientError) as provisioned:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=fname, Qualifier="1", ProvisionedConcurrentExecutions=1
+        )
+    assert provisioned.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
     # $LATEST is not snapshotted: it initialises as usual.
     latest = lam.invoke(FunctionName=fname, LogType="Tail")
     assert json.loads(latest["Payload"].read())["init_type"] == "on-demand"
@@ -190,3 +196,31 @@ def test_bad_snapstart_configurations_are_refused(
         )
     assert bad_update.value.response["Error"]["Code"] == "InvalidParameterValueException"
     assert lam.get_function_configuration(FunctionName=fname)["SnapStart"]["ApplyOn"] == "None"
+
+
+def test_snapshots_come_back_after_a_restart(tmp_path: Any) -> None:
+    live = LiveServer(data_dir=tmp_path, store_url=f"sqlite:///{tmp_path}/s.db")
+    live.start()
+    try:
+        lam = live.client()
+        lam.create_function(
+            FunctionName="snappy",
+            Runtime="python3.13",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": make_zip({"app.py": SNAP})},
+            SnapStart=SNAP_ON,
+            Publish=True,
+        )
+        assert wait_state(lam, "snappy", "1")["State"] == "Active"
+        before = json.loads(lam.invoke(FunctionName="snappy", Qualifier="1")["Payload"].read())
+        live.stop()
+        live.start()
+        lam = live.client()
+        out = lam.invoke(FunctionName="snappy", Qualifier="1", LogType="Tail")
+        after = json.loads(out["Payload"].read())
+        assert after["init_pid"] != before["init_pid"], "snapshotted again by the new server"
+        assert after["hooks"] == ["before", "after"]
+        assert "Restore Duration" in report_of(out)
+    finally:
+        live.stop()

@@ -17,9 +17,11 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lambdahost.core import snapstart
 from lambdahost.core.arns import LATEST, validate_qualifier
 from lambdahost.core.clock import lambda_timestamp
 from lambdahost.core.concurrency import UNRESERVED_MINIMUM
+from lambdahost.core.managed_instances import lmi_config
 from lambdahost.errors import ApiError, invalid_parameter, resource_conflict
 from lambdahost.store.provisioned import ProvisionedRow
 
@@ -130,6 +132,15 @@ class ProvisionedService:
                 "ProvisionedConcurrentExecutions must be an integer of 1 or more."
             )
         resolved = await platform.functions.resolve(name, qualifier)
+        if lmi_config(resolved.row.config) is not None:
+            # Managed Instances keep environments warm with MinExecutionEnvironments instead.
+            raise invalid_parameter(
+                "Provisioned Concurrency isn't supported for Lambda Managed Instances functions."
+            )
+        if snapstart.enabled(resolved.row.config, resolved.executed_version):
+            raise invalid_parameter(  # AWS: SnapStart does not support provisioned concurrency
+                "Provisioned Concurrency is not supported for functions with SnapStart enabled."
+            )
         version = resolved.executed_version
         for (function, other_qualifier), target in self._targets.items():
             if function == name and other_qualifier != qualifier and target.version == version:

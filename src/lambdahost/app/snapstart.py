@@ -4,9 +4,10 @@ When a version of a function with ``SnapStart: {ApplyOn: PublishedVersions}`` is
 published it is stored ``Pending``; this component then has the sandbox initialise it once
 and keep the initialised environment as the version's template (``sandbox/snapstart.py``),
 logs that init (INIT_START ... INIT_REPORT) in the function's log, and marks the version
-``Active``, or ``Failed`` with the init error. Versions left ``Pending`` by a stop are
-snapshotted again at start-up. After a restart, templates of ``Active`` versions are
-re-created by their first cold start.
+``Active``, or ``Failed`` with the init error. Snapshots live in memory (a template
+process), so at start-up every ``Pending`` or ``Active`` SnapStart version is snapshotted
+again in the background, one at a time; a cold start that comes first waits for its
+version's snapshot instead of making a second one.
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ class SnapStartService:
 
     async def start(self) -> None:
         self.platform.functions.published_listeners.append(self.snapshot_later)
-        pending = await self.platform.store.call(_pending_versions)
-        for row in pending:
-            self.snapshot_later(row)
+        versions = await self.platform.store.call(_snapstart_versions)
+        self._tasks[("", "")] = asyncio.create_task(self._resnapshot(versions))
+        self._tasks[("", "")].add_done_callback(lambda _: self._tasks.pop(("", ""), None))
+
+    async def _resnapshot(self, rows: list[VersionRow]) -> None:
+        for row in rows:
+            await self._snapshot(row)
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())
@@ -111,7 +116,7 @@ class SnapStartService:
         self.platform.functions.invalidate(name)
 
 
-def _pending_versions(store: object) -> list[VersionRow]:
+def _snapstart_versions(store: object) -> list[VersionRow]:
     from lambdahost.store import Store
 
     assert isinstance(store, Store)
@@ -124,7 +129,8 @@ def _pending_versions(store: object) -> list[VersionRow]:
         out.extend(
             r
             for r in page
-            if snapstart.enabled(r.config, r.version) and r.config.get("State") == "Pending"
+            if snapstart.enabled(r.config, r.version)
+            and r.config.get("State") in ("Pending", "Active")
         )
         last = page[-1]
         after = (last.function_name, int(last.version) if last.version.isdigit() else 0)
