@@ -26,6 +26,7 @@ from lambdahost.api.routes import (
     invoke,
     layers,
     provisioned,
+    scaling,
     streaming,
     tags,
     versions,
@@ -70,6 +71,7 @@ def build_lambda_router(platform: Platform) -> Router:
     concurrency.register(router, platform)
     provisioned.register(router, platform)
     capacity.register(router, platform)
+    scaling.register(router, platform)
     esm_routes.register(router, platform)
     durable_routes.register(router, platform)
     return router

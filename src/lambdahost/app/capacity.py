@@ -1,8 +1,8 @@
 """Capacity providers (Lambda Managed Instances): Create/Get/Update/Delete/List and budgets.
 
 A capacity provider is a named compute budget. On AWS it launches EC2 instances
-in a VPC; here it is a budget on this host: ``MaxVCpuCount`` vCPUs, turned into
-a memory budget with the attached function's ``ExecutionEnvironmentMemoryGiBPerVCpu``.
+in a VPC; here it is a budget on this host: ``MaxVCpuCount`` vCPUs, shared by the
+execution environments of the function versions on it (``app.instance_gate``).
 The VPC, permissions and instance requirements are validated and kept, but
 they place nothing. A provider goes straight to ``Active`` (lambdahost has
 nothing to launch) and cannot be deleted while function versions use it.
@@ -11,7 +11,7 @@ nothing to launch) and cannot be deleted while function versions use it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lambdahost.core.arns import constraint_error
@@ -126,8 +126,12 @@ def _validate_create(body: Mapping[str, Any]) -> dict[str, Any]:
 class CapacityService:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        # Asked for the function versions attached to a provider (by ARN).
-        self.attached: Callable[[str], list[str]] = lambda arn: []
+
+    async def attached(self, arn: str) -> list[tuple[str, str]]:
+        """(function version ARN, State) of every function version configured with ``arn``."""
+        rows = await self.platform.store.call(lambda s: s.capacity.function_versions(arn))
+        arns = self.platform.arns
+        return [(arns.function(name, version), state) for name, version, state in rows]
 
     def arn(self, name: str) -> str:
         arns = self.platform.arns
@@ -193,10 +197,11 @@ class CapacityService:
 
     async def delete(self, value: str) -> dict[str, Any]:
         row = await self._require(value)
-        users = self.attached(self.arn(row.name))
+        users = await self.attached(self.arn(row.name))
         if users:
             raise resource_conflict(
-                f"Capacity provider {row.name} is in use by function versions: {', '.join(users)}"
+                f"Capacity provider {row.name} is in use by function versions: "
+                + ", ".join(arn for arn, _ in users)
             )
         await self.platform.store.call(lambda s: s.capacity.delete(row.name))
         return {"CapacityProvider": self.shape(row, "Deleting")}
@@ -217,20 +222,42 @@ class CapacityService:
             result["NextMarker"] = encode_marker(rows[limit - 1].name)
         return result
 
-    async def function_versions(self, value: str) -> dict[str, Any]:
+    async def function_versions(
+        self, value: str, marker: str | None = None, max_items: str | None = None
+    ) -> dict[str, Any]:
+        from lambdahost.app.functions import page_size
+
         row = await self._require(value)
         arn = self.arn(row.name)
-        return {
+        limit = page_size(max_items)
+        start = int(decode_marker(marker) or 0)
+        users = await self.attached(arn)
+        result: dict[str, Any] = {
             "CapacityProviderArn": arn,
-            "FunctionVersions": [{"FunctionArn": f, "State": "Active"} for f in self.attached(arn)],
+            "FunctionVersions": [
+                {"FunctionArn": f, "State": state} for f, state in users[start : start + limit]
+            ],
         }
+        if len(users) > start + limit:
+            result["NextMarker"] = encode_marker(start + limit)
+        return result
 
-    async def max_vcpus(self, arn: str) -> int:
+    async def _lookup(self, arn: str) -> CapacityProviderRow | None:
         match = re.fullmatch(ARN_PATTERN, arn)
-        if match is None:
-            raise invalid_parameter(f"Invalid capacity provider ARN: {arn}")
-        row = await self.platform.store.call(lambda s: s.capacity.get(match.group("name")))
-        if row is None:
+        if match is None or self.arn(match.group("name")) != arn:
+            return None  # another account or region: not a provider of this server
+        return await self.platform.store.call(lambda s: s.capacity.get(match.group("name")))
+
+    async def check_function(self, config: dict[str, Any]) -> None:
+        """A function configuration's capacity provider must exist."""
+        from lambdahost.core.managed_instances import provider_arn
+
+        arn = provider_arn(config)
+        if arn is not None and await self._lookup(arn) is None:
             raise invalid_parameter(f"Capacity provider {arn} does not exist.")
-        scaling = row.config.get("CapacityProviderScalingConfig") or {}
+
+    async def vcpu_limit(self, arn: str) -> int:
+        """The MaxVCpuCount shared by the function versions on provider ``arn``."""
+        row = await self._lookup(arn)
+        scaling = (row.config.get("CapacityProviderScalingConfig") or {}) if row else {}
         return int(scaling.get("MaxVCpuCount", DEFAULT_MAX_VCPU))

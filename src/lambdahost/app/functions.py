@@ -93,6 +93,9 @@ class FunctionService:
         # Checks a configuration's layer version ARNs: [{"Arn", "CodeSize"}] (the platform
         # sets it to LayerService.function_layers).
         self.layer_resolver: Callable[[list[str]], Awaitable[list[dict[str, Any]]]] | None = None
+        # Checks that a configuration's capacity provider exists (the platform sets it to
+        # CapacityService.check_function).
+        self.provider_check: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     # -- helpers -------------------------------------------------------------
 
@@ -173,6 +176,10 @@ class FunctionService:
             raise invalid_parameter("Layers are not available on this server.")
         config["Layers"] = await self.layer_resolver([str(item["Arn"]) for item in layers])
 
+    async def _check_provider(self, config: dict[str, Any], body: Mapping[str, Any]) -> None:
+        if body.get("CapacityProviderConfig") is not None and self.provider_check is not None:
+            await self.provider_check(config)
+
     async def _check_zip(self, body: Mapping[str, Any]) -> CheckedZip:
         data = decode_zip(body.get("ZipFile"))
         return await asyncio.to_thread(check_zip, data)
@@ -213,6 +220,7 @@ class FunctionService:
         tags = cfg.validate_tags(body.get("Tags") or {})
         # Validate the configuration before the (costly) archive check.
         config = cfg.new_config(body, now=self._now(), code_sha256="", code_size=0)
+        await self._check_provider(config, body)
         checked = await self._check_zip(code)
         config.update(CodeSha256=checked.sha256, CodeSize=checked.size)
         await self._resolve_layers(config)
@@ -329,6 +337,7 @@ class FunctionService:
         current = await self.require_latest(name)
         self.check_revision(body, current.revision_id)
         config = cfg.updated_config(current.config, body, now=self._now())
+        await self._check_provider(config, body)
         if body.get("Layers") is not None:
             await self._resolve_layers(config)
         revision = str(uuid.uuid4())
@@ -395,6 +404,8 @@ class FunctionService:
             description if description is not None else latest.config.get("Description", "")
         )
         config["LastModified"] = self._now()
+        if config.get("State") == "ActiveNonInvocable":
+            config["State"] = "Active"  # a published Managed Instances version is invocable
         revision = str(uuid.uuid4())
         version = await self.store.call(
             lambda s: s.functions.publish(name, config, revision, latest.revision_id)

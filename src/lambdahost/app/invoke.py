@@ -15,7 +15,7 @@ import logging
 import platform
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +92,9 @@ class InvokeService:
         self.layers = layers
         self.node: str | None = find_node()
         self.node_version: str | None = None
+        # Managed Instances admission (the platform sets InstanceGate.admit): raises 429 when
+        # the version's environments are full, else returns the release of its slot.
+        self.admit: Callable[[Resolved], Awaitable[Callable[[], None]]] = _admit_all
 
     def forget(self, key_prefix: str) -> None:
         """Drop cached specs and idle environments of a changed function."""
@@ -154,7 +157,7 @@ class InvokeService:
             init_type=init_type,
             launch=launch,
             opt_dir=opt_dir,
-            max_concurrency=_max_concurrency(config) if launch is not None else 1,
+            max_concurrency=_max_concurrency(config),
         )
         if init_type == "on-demand":
             self._specs[key] = spec
@@ -173,8 +176,10 @@ class InvokeService:
         spec = await self.spec_for(resolved)
         request_id = request_id or str(uuid.uuid4())
         function = spec.function_name
+        release_instance = await self.admit(resolved)
         reason = self.ledger.try_acquire(function)
         if reason is not None:
+            release_instance()
             raise too_many_requests(reason)
         try:
             result = await self.manager.invoke(
@@ -194,6 +199,7 @@ class InvokeService:
             raise too_many_requests(CAPACITY_REASON) from None
         finally:
             self.ledger.release(function)
+            release_instance()
         counters = self.ledger.counters_for(function)
         counters.cold_starts += result.cold_start
         counters.errors += result.outcome is not Outcome.SUCCESS
@@ -241,6 +247,10 @@ class InvokeService:
             request_id, name, qualifier, payload, client_context, self.clock.time()
         )
         self.events_ready.set()
+
+
+async def _admit_all(resolved: Resolved) -> Callable[[], None]:
+    return lambda: None
 
 
 def _max_concurrency(config: dict[str, Any]) -> int:

@@ -20,10 +20,12 @@ from lambdahost.app.concurrency import ConcurrencyService
 from lambdahost.app.credentials import RootKeys, load_or_create
 from lambdahost.app.events import EventDispatcher
 from lambdahost.app.functions import FunctionService
+from lambdahost.app.instance_gate import InstanceGate
 from lambdahost.app.invoke import InvokeService, PlatformIdentity
 from lambdahost.app.invoke_configs import Destinations, InvokeConfigService
 from lambdahost.app.logs import LogStore
 from lambdahost.app.provisioned import ProvisionedService
+from lambdahost.app.scaling import ScalingService
 from lambdahost.app.storethread import StoreThread
 from lambdahost.core.arns import ArnFactory
 from lambdahost.core.clock import Clock, SystemClock
@@ -91,6 +93,10 @@ class Platform:
         )
         self.provisioned = ProvisionedService(self)
         self.capacity = CapacityService(self)
+        self.functions.provider_check = self.capacity.check_function
+        self.instance_gate = InstanceGate(self)
+        self.invoker.admit = self.instance_gate.admit
+        self.scaling = ScalingService(self)
         self.destinations = Destinations(self)
         self.invoke_configs = InvokeConfigService(self, self.destinations)
         self.dispatcher = EventDispatcher(self, workers=settings.event_workers)
@@ -105,6 +111,7 @@ class Platform:
         self.components: list[Component] = [
             self.concurrency,
             self.provisioned,
+            self.scaling,
             self.sqs,
             self.dispatcher,
             self.esm,

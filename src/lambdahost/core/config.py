@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lambdahost.core import managed_instances as lmi
 from lambdahost.core.arns import constraint_error
 from lambdahost.errors import ApiError, invalid_parameter
 
@@ -447,10 +448,17 @@ def new_config(
         config["Architectures"] = validate_architectures(body["Architectures"])
     if body.get("DurableConfig") is not None:
         config["DurableConfig"] = validate_durable_config(body["DurableConfig"])
+    if body.get("CapacityProviderConfig") is not None:
+        requested = lmi.parse_capacity_provider_config(body["CapacityProviderConfig"])
+        lmi.check_request(body)
+        if body.get("MemorySize") is None:
+            config["MemorySize"] = lmi.MIN_MEMORY_MB
+        lmi.apply_to_config(config, requested)
     config["CodeSha256"] = code_sha256
     config["CodeSize"] = code_size
     config["LastModified"] = now
-    config["State"] = "Active"
+    # Managed Instances: $LATEST is not invoked; published versions run on the provider.
+    config["State"] = "ActiveNonInvocable" if lmi.lmi_config(config) else "Active"
     config["LastUpdateStatus"] = "Successful"
     return config
 
@@ -460,7 +468,12 @@ def updated_config(
 ) -> dict[str, Any]:
     """The $LATEST document after UpdateFunctionConfiguration."""
     config = dict(current)
+    requested = lmi.check_update(current, body)
+    if lmi.lmi_config(current) is not None:
+        lmi.check_request(body)
     _apply_common(config, body)
+    if lmi.lmi_config(current) is not None:
+        lmi.apply_to_config(config, requested or lmi.lmi_config(current) or {})
     if body.get("DurableConfig") is not None:
         # AWS: durability is chosen at creation; an existing durable function may change its
         # settings, but an existing function cannot become durable.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,24 @@ class CapacityRepo:
             "DELETE FROM capacity_providers WHERE name = ? RETURNING name", (name,)
         )
         return bool(rows)
+
+    def function_versions(self, arn: str) -> builtins.list[tuple[str, str, str]]:
+        """(function name, version, State) of every version configured with provider ``arn``."""
+        name = arn.rsplit(":", 1)[1]
+        rows = self.db.execute(
+            "SELECT function_name, version, config FROM function_versions WHERE config LIKE ?"
+            " ORDER BY function_name, version_num",
+            (f'%capacity-provider:{name}"%',),  # a coarse filter; the exact test follows
+        )
+        found = []
+        for function_name, version, text in rows:
+            config = json.loads(text)
+            lmi = (config.get("CapacityProviderConfig") or {}).get(
+                "LambdaManagedInstancesCapacityProviderConfig"
+            ) or {}
+            if lmi.get("CapacityProviderArn") == arn:
+                found.append((function_name, version, str(config.get("State", "Active"))))
+        return found
 
     @staticmethod
     def _row(r: tuple[Any, ...]) -> CapacityProviderRow:

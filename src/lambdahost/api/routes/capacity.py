@@ -32,7 +32,11 @@ def register(router: Router, platform: Platform) -> None:
 
     async def versions(request: Request) -> Response:
         return json_response(
-            await capacity.function_versions(request.path_params["CapacityProviderName"])
+            await capacity.function_versions(
+                request.path_params["CapacityProviderName"],
+                request.q("Marker"),
+                request.q("MaxItems"),
+            )
         )
 
     base = "/2025-11-30/capacity-providers"
