@@ -113,6 +113,7 @@ class Env:
         # SnapStart: restored from a template (``restore_started``: when the fork was asked
         # for, perf_counter), and the fd a template passes along with SNAPPED.
         self.restored = False
+        self.standby = False  # forked from a SnapStart template ahead of demand, unassigned
         self.restore_started = 0.0
         self.restore_ms: float | None = None
         self._expect_fd = False

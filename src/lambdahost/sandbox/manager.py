@@ -430,7 +430,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
         env = self._by_pid.pop(pid, None)
         if env is None:
             return
-        if env.key is None:
+        if env.key is None and not env.standby:
             self._generic_failures += 1
         env.on_exit(status, maxrss_kb)
         self._cleanup(env)

@@ -13,9 +13,11 @@ template had after its init, without running init again.
 
 *Restore.* Each forked child becomes a new environment: its own session, death signal, memory
 cgroup, mount namespace with a fresh tmpfs ``/tmp`` holding a copy of what init left there
-(or its own ``TMPDIR``), log file and channel; randomness is re-seeded; the after-restore
-hooks run (in registration order); it then answers ``READY`` with the time it took, and
-serves invocations like any other environment.
+(or its own ``TMPDIR``), log file and channel. Then it waits for its first request (the
+manager keeps one such child forked ahead per template, because joining a memory cgroup can
+take ~10 ms on an idle host); with the request, randomness is re-seeded, the after-restore
+hooks run (in registration order), it answers ``READY`` with the time that took, and serves
+invocations like any other environment.
 """
 
 from __future__ import annotations
@@ -219,9 +221,13 @@ def _private_tmp(env: Environment, cfg: dict[str, Any]) -> None:
 def restored_main(
     env: Environment, chan: socket.socket, logfd: int, cfg: dict[str, Any], template_pid: int
 ) -> NoReturn:
-    """Entry point of an environment forked from a template; never returns."""
+    """Entry point of an environment forked from a template; never returns.
+
+    Set-up that does not depend on the request (session, cgroup, /tmp, log) happens at
+    once; the restore proper (re-seeding, after-restore hooks) when the first request
+    arrives, so a child forked ahead of demand (a standby) restores at invoke time.
+    """
     try:
-        t0 = time.perf_counter()
         os.setsid()
         linux.set_pdeathsig(signal.SIGKILL)
         if os.getppid() != template_pid:
@@ -237,6 +243,14 @@ def restored_main(
         env.log_pos = 0
         with contextlib.suppress(OSError):
             linux.set_name("lh:restored")
+        decoder = protocol.FrameDecoder()
+        frames: list[protocol.Frame] = []
+        while not frames:
+            data = chan.recv(max(65536, decoder.needed()))
+            if not data:
+                os._exit(0)
+            frames = decoder.feed(data)
+        t0 = time.perf_counter()
         reseed()
         try:
             run_after_restore()
@@ -253,6 +267,9 @@ def restored_main(
             env.serve()
         restore_ms = (time.perf_counter() - t0) * 1000.0
         env.send(protocol.T_READY, [restore_ms, env.log_pos], env.drain_log())
+        for ftype, parts in frames:
+            if ftype == protocol.T_INVOKE:
+                env.invoke(json.loads(parts[0]), parts[1])
         env.serve()
     except BaseException:
         with contextlib.suppress(Exception):

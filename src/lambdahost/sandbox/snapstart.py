@@ -6,8 +6,10 @@ before-snapshot hooks) and keeps it as the version's *template*: a process that 
 restored environments on request (``snapshot.py`` is the inside). A cold start of a
 SnapStart spec then forks a child of the template instead of initialising a generic
 environment: the child starts from the initialised memory, re-seeds randomness, runs the
-after-restore hooks and serves the request. Its Restore Duration is the time from the
-fork request to its READY.
+after-restore hooks and serves the request. One child per template is forked ahead (the
+*standby*: set up, not yet restored) so that the cold start skips the fork and the
+memory-cgroup join. Restore Duration is the time from taking the standby (or asking for
+the fork) to the child's READY; Billed Restore Duration the part inside the child.
 
 Templates are created once per key (concurrent callers share the work), survive as long as
 the version's environments may be needed, are dropped by ``discard`` and re-created on
@@ -70,6 +72,8 @@ class Template:
     client: ZygoteClient | None = None
     pending: dict[int, _Pending] = field(default_factory=dict)
     children: set[int] = field(default_factory=set)
+    standby: Env | None = None  # a child forked ahead, waiting for its first request
+    standby_task: asyncio.Task[None] | None = None
 
 
 class SnapStartMixin:
@@ -164,16 +168,57 @@ class SnapStartMixin:
         if old is not None:
             self._drop_template(old)
         self._templates[spec.key] = template
+        self._fork_standby(template)
         return template
 
     # -- restores ---------------------------------------------------------------------------------
     async def _restore(self, spec: EnvSpec) -> Env:
-        """A new environment of ``spec``, forked from its template (made if missing)."""
+        """A new environment of ``spec``, forked from its template (made if missing).
+
+        The template's standby child is taken when there is one (and a new one forked in
+        the background); otherwise a child is forked now."""
         template = await self._template_for(spec)
+        self._make_room(spec.memory_mb, spec.key)
+        env = template.standby
+        if env is not None and env.lifecycle.alive:
+            template.standby = None
+            env.standby = False
+            env.restore_started = time.perf_counter()
+        else:
+            self._reserved += 1
+            try:
+                env = await self._fork_restored(template)
+            finally:
+                self._reserved -= 1
+        self._count_assigned(env, spec.memory_mb, spec.key)
+        self._fork_standby(template)
+        return env
+
+    def _fork_standby(self, template: Template) -> None:
+        if template.standby is not None or template.standby_task is not None or self._closed:
+            return
+        assert self._loop is not None
+
+        async def fork() -> None:
+            try:
+                env = await self._fork_restored(template)
+            except SandboxError:
+                return
+            finally:
+                template.standby_task = None
+            if template.client is None or template.standby is not None or self._closed:
+                env.kill()
+                return
+            env.standby = True
+            template.standby = env
+
+        template.standby_task = self._loop.create_task(fork())
+
+    async def _fork_restored(self, template: Template) -> Env:
         client = template.client
         if client is None or self._closed:
             raise SandboxError("the snapshot of this version is gone")
-        self._make_room(spec.memory_mb, spec.key)
+        spec = template.spec
         tag = next(self._ids)
         cg, peak, tmpdir = self._new_slot(tag)
         if cg is not None and self._cgtree is not None:
@@ -182,18 +227,13 @@ class SnapStartMixin:
         assert self._loop is not None
         pending = _Pending(self._loop.create_future(), cg, tmpdir, time.perf_counter())
         template.pending[tag] = pending
-        self._reserved += 1
         try:
             client.request_fork(tag, cg, peak, tmpdir)
-            env = await pending.future
+            return await pending.future
         except BaseException:
             if template.pending.pop(tag, None) is not None:
                 self._forget(cg, tmpdir)
             raise
-        finally:
-            self._reserved -= 1
-        self._count_assigned(env, spec.memory_mb, spec.key)
-        return env
 
     def _on_restored(self, template: Template, tag: int, pid: int, chan: int, log: int) -> None:
         pending = template.pending.pop(tag, None)
@@ -225,6 +265,10 @@ class SnapStartMixin:
     def _on_template_lost(self, template: Template) -> None:
         """The template died or its socket closed: its children die with it (pdeathsig)."""
         template.client = None
+        template.standby = None
+        if template.standby_task is not None:
+            template.standby_task.cancel()
+            template.standby_task = None
         if self._templates.get(template.spec.key) is template:
             del self._templates[template.spec.key]
         for pid in list(template.children):
