@@ -20,6 +20,7 @@ from typing import Any
 from lambdahost.app.code import CodeCache
 from lambdahost.app.storethread import StoreThread
 from lambdahost.core import config as cfg
+from lambdahost.core import snapstart
 from lambdahost.core.arns import (
     LATEST,
     ArnFactory,
@@ -96,6 +97,8 @@ class FunctionService:
         # Checks that a configuration's capacity provider exists (the platform sets it to
         # CapacityService.check_function).
         self.provider_check: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+        # Called with each newly published version (SnapStart snapshots it).
+        self.published_listeners: list[Callable[[VersionRow], None]] = []
 
     # -- helpers -------------------------------------------------------------
 
@@ -406,6 +409,7 @@ class FunctionService:
         config["LastModified"] = self._now()
         if config.get("State") == "ActiveNonInvocable":
             config["State"] = "Active"  # a published Managed Instances version is invocable
+        config = snapstart.published_config(config)  # Pending until its snapshot exists
         revision = str(uuid.uuid4())
         version = await self.store.call(
             lambda s: s.functions.publish(name, config, revision, latest.revision_id)
@@ -413,7 +417,10 @@ class FunctionService:
         self.invalidate(name)
         if version is None:
             raise precondition_failed()
-        return VersionRow(name, version, config, revision)
+        row = VersionRow(name, version, config, revision)
+        for listener in self.published_listeners:
+            listener(row)
+        return row
 
     async def list_versions(
         self, name: str, marker: str | None, max_items: str | None

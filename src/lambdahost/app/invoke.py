@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from lambdahost.app.functions import FunctionService, Resolved
 from lambdahost.app.logs import LogStore
 from lambdahost.app.storethread import StoreThread
-from lambdahost.core import logformat
+from lambdahost.core import logformat, snapstart
 from lambdahost.core.clock import Clock
 from lambdahost.core.concurrency import ConcurrencyLedger
 from lambdahost.core.config import log_group
@@ -38,6 +38,7 @@ from lambdahost.runtimes import (
     node_path_entries,
 )
 from lambdahost.sandbox import CapacityError, EnvironmentManager, EnvSpec, InvokeRequest, Outcome
+from lambdahost.sandbox import snapshot as snapshot_hooks
 
 if TYPE_CHECKING:
     from lambdahost.layers.service import LayerService
@@ -109,10 +110,13 @@ class InvokeService:
         """The environment spec of a resolved version (cached for on-demand inits)."""
         row = resolved.row
         key = f"{row.function_name}:{row.version}:{row.revision_id}"
-        spec = self._specs.get(key) if init_type == "on-demand" else None
+        spec = self._specs.get(key) if init_type in ("on-demand", "snap-start") else None
         if spec is not None:
             return spec
         config = row.config
+        snap_start = snapstart.enabled(config, row.version)
+        if snap_start:
+            init_type = "snap-start"  # environments restore from the version's snapshot
         code_dir = await self.functions.code_dir(config["CodeSha256"])
         logging_config = config.get("LoggingConfig") or {}
         ctx = EnvironmentContext(
@@ -133,10 +137,15 @@ class InvokeService:
         )
         customer = (config.get("Environment") or {}).get("Variables") or {}
         environ = build_environ(ctx, customer, self.clock.time())
+        if snap_start:  # as AWS documents: not set in SnapStart functions
+            environ.pop("AWS_LAMBDA_LOG_GROUP_NAME", None)
+            environ.pop("AWS_LAMBDA_LOG_STREAM_NAME", None)
         layers = config.get("Layers") or []
         opt_dir = await self.layers.opt_dir(layers) if self.layers is not None and layers else None
         try:
-            launch = launch_for(config["Runtime"], code_dir, self.node, opt_dir)
+            launch = launch_for(
+                config["Runtime"], code_dir, self.node, opt_dir, _max_concurrency(config)
+            )
         except RuntimeUnavailable as e:
             raise ApiError("InvalidRuntimeException", str(e), 502, message_key="Message") from None
         if kind_of(config["Runtime"]) is RuntimeKind.NODE:
@@ -158,8 +167,9 @@ class InvokeService:
             launch=launch,
             opt_dir=opt_dir,
             max_concurrency=_max_concurrency(config),
+            snap_start=snap_start,
         )
-        if init_type == "on-demand":
+        if init_type in ("on-demand", "snap-start"):
             self._specs[key] = spec
         return spec
 
@@ -173,6 +183,7 @@ class InvokeService:
         tail: bool = False,
         on_chunk: Callable[[bytes], None] | None = None,
     ) -> InvokeReply:
+        snapstart.check_invocable(resolved.row.config, resolved.row.version)
         spec = await self.spec_for(resolved)
         request_id = request_id or str(uuid.uuid4())
         function = spec.function_name
@@ -217,12 +228,19 @@ class InvokeService:
             init_duration_ms=result.init_duration_ms,
             status=status,
             error_type=result.error_type if status == "error" else None,
+            restore_duration_ms=result.restore_duration_ms,
+            billed_restore_ms=result.billed_restore_ms,
         )
         init_lines = (
             _init_lines(spec, self.identity.region, self.node_version) if result.cold_start else ""
         )
+        if result.restore_duration_ms is not None:  # SnapStart: a restore, not an init
+            init_lines = "RESTORE_START" + init_lines.removeprefix("INIT_START")
+            init_lines += logformat.restore_report_line(result.restore_duration_ms)
         text = logformat.invocation_log(report, result.log, init_lines)
         self.logs.append(spec.function_name, text)
+        if result.error_type == snapshot_hooks.AFTER_RESTORE_ERROR:
+            raise snapstart.after_restore_error()
         function_error = None if result.outcome is Outcome.SUCCESS else "Unhandled"
         tail_b64 = base64.b64encode(logformat.tail(text)).decode() if tail else None
         return InvokeReply(
@@ -275,9 +293,13 @@ async def _node_version(node: str) -> str:
     return out.decode().strip() or "unknown"
 
 
+def init_start_line(runtime: str, region: str) -> str:
+    arn = f"arn:aws:lambda:{region}::runtime:{runtime_version_hash(runtime)}"
+    return f"INIT_START Runtime Version: {runtime}.lambdahost\tRuntime Version ARN: {arn}\n"
+
+
 def _init_lines(spec: EnvSpec, region: str, node_version: str | None = None) -> str:
-    arn = f"arn:aws:lambda:{region}::runtime:{runtime_version_hash(spec.runtime)}"
-    line = f"INIT_START Runtime Version: {spec.runtime}.lambdahost\tRuntime Version ARN: {arn}\n"
+    line = init_start_line(spec.runtime, region)
     kind = kind_of(spec.runtime)
     if kind is RuntimeKind.NODE and node_version is not None:
         version = node_version

@@ -26,12 +26,13 @@ from lambdahost.app.invoke_configs import Destinations, InvokeConfigService
 from lambdahost.app.logs import LogStore
 from lambdahost.app.provisioned import ProvisionedService
 from lambdahost.app.scaling import ScalingService
+from lambdahost.app.snapstart import SnapStartService
 from lambdahost.app.storethread import StoreThread
 from lambdahost.core.arns import ArnFactory
 from lambdahost.core.clock import Clock, SystemClock
 from lambdahost.layers.service import LayerService
 from lambdahost.sandbox import EnvironmentManager, SandboxSettings
-from lambdahost.settings import Settings
+from lambdahost.settings import Settings, effective_memory_budget
 
 log = logging.getLogger("lambdahost")
 
@@ -57,7 +58,7 @@ class Platform:
                 work_dir=str(data / "envs"),
                 idle_timeout_s=settings.idle_timeout_s,
                 max_environments=settings.max_environments,
-                memory_budget_mb=settings.memory_budget_mb,
+                memory_budget_mb=effective_memory_budget(settings.memory_budget_mb),
             )
         )
         self.functions = FunctionService(
@@ -92,6 +93,7 @@ class Platform:
             layers=self.layers,
         )
         self.provisioned = ProvisionedService(self)
+        self.snapstart = SnapStartService(self)
         self.capacity = CapacityService(self)
         self.functions.provider_check = self.capacity.check_function
         self.instance_gate = InstanceGate(self)
@@ -111,6 +113,7 @@ class Platform:
         self.components: list[Component] = [
             self.concurrency,
             self.provisioned,
+            self.snapstart,
             self.scaling,
             self.sqs,
             self.dispatcher,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdahost.core import managed_instances as lmi
+from lambdahost.core import snapstart
 from lambdahost.core.arns import constraint_error
 from lambdahost.errors import ApiError, invalid_parameter
 
@@ -327,6 +328,8 @@ def _apply_common(config: dict[str, Any], body: Mapping[str, Any]) -> None:
         config["DeadLetterConfig"] = {"TargetArn": target} if target else {}
     if "LoggingConfig" in body and body["LoggingConfig"] is not None:
         config["LoggingConfig"] = _validate_logging(body["LoggingConfig"], config)
+    if "SnapStart" in body and body["SnapStart"] is not None:
+        config["SnapStart"] = snapstart.validate(body["SnapStart"])
     if "Layers" in body and body["Layers"] is not None:
         layers = validate_layers(body["Layers"])
         if layers:
@@ -454,6 +457,7 @@ def new_config(
         if body.get("MemorySize") is None:
             config["MemorySize"] = lmi.MIN_MEMORY_MB
         lmi.apply_to_config(config, requested)
+    snapstart.check_compatible(config)
     config["CodeSha256"] = code_sha256
     config["CodeSize"] = code_size
     config["LastModified"] = now
@@ -485,6 +489,7 @@ def updated_config(
         config["DurableConfig"] = validate_durable_config(
             body["DurableConfig"], current["DurableConfig"]
         )
+    snapstart.check_compatible(config)
     config["LastModified"] = now
     config["LastUpdateStatus"] = "Successful"
     return config
@@ -515,7 +520,17 @@ def log_group(function_name: str, config: Mapping[str, Any]) -> str:
 
 def same_publishable_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two documents would publish as the same version (LastModified aside)."""
-    ignore = {"LastModified", "Description", "State", "LastUpdateStatus"}
+    ignore = {
+        "LastModified",
+        "Description",
+        "State",
+        "StateReason",
+        "StateReasonCode",
+        "LastUpdateStatus",
+        "SnapStart",
+    }
+    if (a.get("SnapStart") or {}).get("ApplyOn") != (b.get("SnapStart") or {}).get("ApplyOn"):
+        return False
     return {k: v for k, v in a.items() if k not in ignore} == {
         k: v for k, v in b.items() if k not in ignore
     }
