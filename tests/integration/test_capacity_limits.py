@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -140,5 +142,39 @@ def test_memory_budget_counts_real_use_and_evicts_idle_environments_first(
         error = throttled[0]
         assert error["Error"]["Code"] == "TooManyRequestsException"  # type: ignore[index]
         assert error["Reason"] == "ConcurrentInvocationLimitExceeded"  # type: ignore[index]
+    finally:
+        live.stop()
+
+
+def test_idle_environments_disappear_after_the_keep_alive(tmp_path: Path) -> None:
+    live = LiveServer(
+        data_dir=tmp_path,
+        store_url=f"sqlite:///{tmp_path}/s.db",
+        extra_args=("--idle-timeout", "0.5"),
+    )
+    live.start()
+    try:
+        lam = live.client()
+        lam.create_function(
+            FunctionName="brief",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": make_zip({"app.py": SLOW})},
+        )
+        pid = json.loads(lam.invoke(FunctionName="brief")["Payload"].read())
+        assert _keys(live) == ["brief"]
+        deadline = time.monotonic() + 10
+        while _keys(live) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _keys(live) == [], "scaled to zero after the keep-alive"
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            pass
+        else:
+            raise AssertionError("the environment's process is gone too")
+        again = lam.invoke(FunctionName="brief", LogType="Tail")
+        assert "Init Duration" in base64.b64decode(again["LogResult"]).decode(), "a cold start"
     finally:
         live.stop()
