@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from lambdahost.cli.client import Target, signed_get
 from lambdahost.testing import ACCESS_KEY, REGION, ROLE, SECRET_KEY, LiveServer, make_zip
 from tests.integration.test_auth_and_cli_tools import aws
+from tests.integration.test_cli import cli
 from tests.runtimes.conftest import zip_files
 
 LMI = "LambdaManagedInstancesCapacityProviderConfig"
@@ -82,6 +83,16 @@ def test_function_on_a_capacity_provider(lam: Any, fname: str) -> None:
         CapacityProviderConfig=on(arn, PerExecutionEnvironmentMaxConcurrency=8),
     )
     assert updated["CapacityProviderConfig"][LMI]["PerExecutionEnvironmentMaxConcurrency"] == 8
+    for bad in (
+        {"MemorySize": 1024},
+        {"CapacityProviderConfig": on(arn, PerExecutionEnvironmentMaxConcurrency=1601)},
+        {"CapacityProviderConfig": on(arn.rsplit(":", 1)[0] + ":gone")},
+    ):
+        with pytest.raises(ClientError):
+            lam.update_function_configuration(FunctionName=fname, **bad)
+    unchanged = lam.get_function_configuration(FunctionName=fname)
+    assert unchanged["RevisionId"] == updated["RevisionId"]
+    assert unchanged["CapacityProviderConfig"] == updated["CapacityProviderConfig"]
     version_1 = lam.get_function_configuration(FunctionName=fname, Qualifier="1")
     assert version_1["CapacityProviderConfig"] == created["CapacityProviderConfig"]
     assert version_1["MemorySize"] == 2048
@@ -366,5 +377,9 @@ def test_environment_serves_n_at_once_and_refuses_the_next(
 
     wait_for(lambda: stats()["ConcurrentExecutions"] == 0)
     assert stats()["Throttles"] >= n + 1 and stats()["Invocations"] == n + 1
+    shown = cli(server.endpoint, "stats", fname)  # `lambdahost stats` shows them as for others
+    assert shown.returncode == 0, shown.stderr
+    row = shown.stdout.splitlines()[1].split()
+    assert row[0] == fname and int(row[4]) == n + 1 and int(row[5]) == stats()["Throttles"]
     lam.delete_function(FunctionName=fname)
     lam.delete_capacity_provider(CapacityProviderName=arn)
