@@ -95,6 +95,7 @@ class Env:
         self.provisioned = False  # kept initialised ahead of demand; never reaped as idle
         self.memory_mb = 0  # MemorySize it was assigned with
         self.usage_mb = 0  # memory it really uses, sampled when it goes idle (memory budget)
+        self.usage_sampled = float("-inf")  # monotonic time of that sample
         self._init_only = False
         self.log_pos = 0
         self.exit_status: int | None = None

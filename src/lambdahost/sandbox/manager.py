@@ -56,6 +56,7 @@ from lambdahost.sandbox.types import (
 from lambdahost.sandbox.zygote_client import ZygoteClient
 
 _GENERIC_FAILURE_LIMIT = 5
+_SAMPLE_INTERVAL_S = 1.0
 
 
 def _ensure_ascii(spec: EnvSpec) -> bool:
@@ -305,10 +306,16 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
         return min(guess, memory_mb) if memory_mb else guess
 
     def _measure(self, env: Env) -> None:
-        """Memory budget: sample what an environment that just went idle really uses."""
-        if self.settings.memory_budget_mb is not None and env.key:
-            usage = env.sample_usage()
-            self._estimates[env.key] = max(usage, self._estimates.get(env.key, 0))
+        """Memory budget: sample what an environment that just went idle really uses (at
+        most once a second per environment: a hot one is not measured on every invoke)."""
+        if self.settings.memory_budget_mb is None or not env.key:
+            return
+        now = self._clock.monotonic()
+        if now - env.usage_sampled < _SAMPLE_INTERVAL_S:
+            return
+        env.usage_sampled = now
+        usage = env.sample_usage()
+        self._estimates[env.key] = max(usage, self._estimates.get(env.key, 0))
 
     def _make_room(self, memory_mb: int, key: str = "") -> None:
         """Evict least recently used idle environments until a new one of ``key`` fits the
