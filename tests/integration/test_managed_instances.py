@@ -289,32 +289,31 @@ def arrived(shared: Path) -> int:
 
 
 @pytest.mark.parametrize("server", ["sqlite"], indirect=True)  # admission does not use the store
+@pytest.mark.parametrize("runtime", ["provided.al2023", "python3.13"])
 def test_environment_serves_n_at_once_and_refuses_the_next(
-    server: LiveServer, lam: Any, fname: str, shared_dir: Path
+    server: LiveServer, lam: Any, fname: str, shared_dir: Path, runtime: str
 ) -> None:
+    """A custom runtime (awslambdaric polling /next n times) and the built-in Python runtime
+    (one worker process per concurrent invocation) behave alike."""
     assert server.store_url.startswith("sqlite")
-    pytest.importorskip("awslambdaric")
+    files: dict[str, Any] = {"app.py": BARRIER_APP}
+    if runtime.startswith("provided"):
+        pytest.importorskip("awslambdaric")
+        files["bootstrap"] = (
+            f'#!/bin/sh\nexec {sys.executable} -m awslambdaric "$_HANDLER"\n',
+            0o755,
+        )
     n = 3
     arn = provider(lam, max_vcpus=2)
     lam.create_function(
         FunctionName=fname,
-        Runtime="provided.al2023",
+        Runtime=runtime,
         Role=ROLE,
         Handler="app.handler",
         Timeout=30,
         Environment={"Variables": {"SHARED": str(shared_dir)}},
         CapacityProviderConfig=on(arn, PerExecutionEnvironmentMaxConcurrency=n),
-        Code={
-            "ZipFile": zip_files(
-                {
-                    "bootstrap": (
-                        f'#!/bin/sh\nexec {sys.executable} -m awslambdaric "$_HANDLER"\n',
-                        0o755,
-                    ),
-                    "app.py": BARRIER_APP,
-                }
-            )
-        },
+        Code={"ZipFile": zip_files(files)},
         Publish=True,
     )
     lam.put_function_scaling_config(
@@ -365,6 +364,7 @@ def test_environment_serves_n_at_once_and_refuses_the_next(
         thread.join(30)
     ok = [r[1] for r in results if r[0] == "ok"]
     assert len(ok) == n and all(r["released"] for r in ok)
+    assert len({r["pid"] for r in ok}) == n, "n workers in the one environment"
     wait_for(lambda: arrived(shared_dir) == n + 1)  # the retried Event invocation ran
     assert len(environments()) == 1  # never more than MaxExecutionEnvironments
 
