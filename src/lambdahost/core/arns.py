@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from lambdahost.errors import ApiError, invalid_parameter
 
@@ -37,6 +38,26 @@ def constraint_error(value: object, member: str, constraint: str) -> ApiError:
         f"constraint: {constraint}",
         400,
     )
+
+
+def check_range(value: float, member: str, low: float, high: float) -> None:
+    """Raise AWS's constraint error when ``value`` lies outside ``[low, high]``."""
+    if value < low:
+        raise constraint_error(
+            value, member, f"Member must have value greater than or equal to {low}"
+        )
+    if value > high:
+        raise constraint_error(
+            value, member, f"Member must have value less than or equal to {high}"
+        )
+
+
+def require_int_in_range(value: Any, member: str, low: int, high: int) -> int:
+    """An integer (not a bool) within ``[low, high]``, or AWS's constraint error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise constraint_error(value, member, "Member must be an integer")
+    check_range(value, member, low, high)
+    return value
 
 
 @dataclass(frozen=True)

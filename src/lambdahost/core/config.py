@@ -17,7 +17,7 @@ from typing import Any
 
 from lambdahost.core import managed_instances as lmi
 from lambdahost.core import snapstart
-from lambdahost.core.arns import constraint_error
+from lambdahost.core.arns import constraint_error, require_int_in_range
 from lambdahost.errors import ApiError, invalid_parameter
 
 PYTHON_RUNTIMES = (
@@ -163,18 +163,7 @@ class CreateRequest:
 
 
 def _require_int(body: Mapping[str, Any], key: str, member: str, low: int, high: int) -> int:
-    value = body[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise constraint_error(value, member, "Member must be an integer")
-    if value < low:
-        raise constraint_error(
-            value, member, f"Member must have value greater than or equal to {low}"
-        )
-    if value > high:
-        raise constraint_error(
-            value, member, f"Member must have value less than or equal to {high}"
-        )
-    return value
+    return require_int_in_range(body[key], member, low, high)
 
 
 def validate_runtime(runtime: Any) -> str:

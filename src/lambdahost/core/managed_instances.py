@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from lambdahost.core.arns import constraint_error
+from lambdahost.core.arns import check_range, constraint_error
 from lambdahost.errors import ApiError, invalid_parameter, validation_error
 
 LMI = "LambdaManagedInstancesCapacityProviderConfig"
@@ -92,14 +92,7 @@ def _number(value: Any, member: str, low: float, high: float, *, integer: bool) 
     numeric = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, numeric):
         raise constraint_error(value, member, "Member must be a number")
-    if value < low:
-        raise constraint_error(
-            value, member, f"Member must have value greater than or equal to {low}"
-        )
-    if value > high:
-        raise constraint_error(
-            value, member, f"Member must have value less than or equal to {high}"
-        )
+    check_range(value, member, low, high)
     return value
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lambdahost.core.arns import constraint_error
+from lambdahost.core.arns import constraint_error, require_int_in_range
 from lambdahost.durable.model import Action, OpType
 from lambdahost.errors import ApiError, invalid_parameter
 
@@ -94,17 +94,7 @@ def _string(
 
 
 def _int(value: Any, member: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise constraint_error(value, member, "Member must be an integer")
-    if value < low:
-        raise constraint_error(
-            value, member, f"Member must have value greater than or equal to {low}"
-        )
-    if value > high:
-        raise constraint_error(
-            value, member, f"Member must have value less than or equal to {high}"
-        )
-    return value
+    return require_int_in_range(value, member, low, high)
 
 
 def _enum(value: Any, member: str, allowed: type[OpType] | type[Action]) -> Any:

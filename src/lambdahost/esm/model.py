@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lambdahost.core.arns import constraint_error
+from lambdahost.core.arns import check_range, constraint_error
 from lambdahost.errors import ApiError, invalid_parameter
 from lambdahost.esm.filtering import InvalidPattern, parse_pattern
 from lambdahost.esm.states import EsmState
@@ -154,14 +154,7 @@ def _integer(body: Mapping[str, Any], key: str, member: str, low: int, high: int
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid_parameter(f"{key} must be an integer.")
-    if value < low:
-        raise constraint_error(
-            value, member, f"Member must have value greater than or equal to {low}"
-        )
-    if value > high:
-        raise constraint_error(
-            value, member, f"Member must have value less than or equal to {high}"
-        )
+    check_range(value, member, low, high)
     return value
 
 

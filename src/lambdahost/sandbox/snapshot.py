@@ -139,19 +139,8 @@ class TemplateServer(Zygote):
         super().__init__(cfg)
         self.env = env
 
-    def _in_child(
-        self, a: socket.socket, b: socket.socket, logfd: int, child_cfg: dict[str, Any]
-    ) -> NoReturn:
-        try:
-            self.ep.close()
-            self.ctrl.close()
-            a.close()
-            for pidfd in self.children:
-                os.close(pidfd)
-            self.children.clear()
-            restored_main(self.env, b, logfd, child_cfg, self.pid)
-        finally:
-            os._exit(_ERR_EXIT)
+    def child_main(self, chan: socket.socket, logfd: int, child_cfg: dict[str, Any]) -> None:
+        restored_main(self.env, chan, logfd, child_cfg, self.pid)
 
 
 def _join_cgroup(env: Environment, cfg: dict[str, Any]) -> None:

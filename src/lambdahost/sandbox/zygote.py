@@ -149,9 +149,13 @@ class Zygote:
             for pidfd in self.children:
                 os.close(pidfd)
             self.children.clear()
-            runtime.child_main(b, logfd, child_cfg, self.pid)
+            self.child_main(b, logfd, child_cfg)
         finally:
             os._exit(70)
+
+    def child_main(self, chan: socket.socket, logfd: int, child_cfg: dict[str, Any]) -> None:
+        """What a forked child runs (a new generic environment); never returns."""
+        runtime.child_main(chan, logfd, child_cfg, self.pid)
 
     def reap(self, pidfd: int) -> None:
         pid = self.children.pop(pidfd, None)
