@@ -93,6 +93,31 @@ def test_out_of_memory(tmp_path: Path, code: str) -> None:
     assert r.max_memory_used_mb >= 120
 
 
+def test_cpu_in_proportion_to_memory(tmp_path: Path, code: str) -> None:
+    def cpu_shares_of(pid: int) -> int | None:
+        with open(f"/proc/{pid}/cgroup") as f:
+            for line in f:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                if "cpu" in controllers.split(","):
+                    with open(f"/sys/fs/cgroup/cpu{path}/cpu.shares") as shares:
+                        return int(shares.read())
+        return None
+
+    async def body(m: EnvironmentManager) -> dict[int, int | None]:
+        out = {}
+        for memory in (128, 1769, 3538):
+            result = await m.invoke(
+                mkspec(code, "fns.pid", key=f"cpu-{memory}", memory_mb=memory), req()
+            )
+            out[memory] = cpu_shares_of(int(result.payload))
+        return out
+
+    if not os.path.exists("/sys/fs/cgroup/cpu/cpu.shares"):
+        pytest.skip("no cgroup v1 cpu hierarchy on this machine")
+    shares = run(tmp_path, body)
+    assert shares == {128: 74, 1769: 1024, 3538: 2048}
+
+
 # -- isolation ------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Memory cgroups for environments (manager side): find, create, limit, kill, remove.
+"""Memory and CPU cgroups for environments (manager side): find, create, limit, kill, remove.
 
 Layout: ``<platform's own memory cgroup>/lambdahost-<platform pid>/env-<n>``; siblings
 of the platform's cgroup are never touched. v1 (``memory.limit_in_bytes`` and
@@ -8,6 +8,13 @@ of the platform's cgroup are never touched. v1 (``memory.limit_in_bytes`` and
 pure v2 and the subtree can get the memory controller. Each generic environment gets
 a fresh cgroup when it is forked (so the pool of pre-forked environments is also the
 pool of pre-created cgroups) and attaches itself by writing ``0`` to ``cgroup.procs``.
+
+CPU in proportion to memory, as Lambda allocates it (1,769 MB is one vCPU): on v1 each env
+also gets a cgroup in the ``cpu`` hierarchy (same name, under the platform's own cpu cgroup)
+with ``cpu.shares`` proportional to its MemorySize; on v2 ``cpu.weight`` in the same
+directory. All environments together sit in one parent whose weight is one vCPU's per host
+CPU, so they share the host fairly with the platform, and among themselves by memory size.
+This is a proportion under contention, not a cap: an idle host lets any env use a whole CPU.
 
 Note: pages of the env's tmpfs ``/tmp`` are charged to its memory cgroup, so a
 function's /tmp usage counts against its memory size (unlike Lambda, where /tmp is
@@ -22,7 +29,28 @@ import os
 import signal
 
 _V1_ROOT = "/sys/fs/cgroup/memory"
+_V1_CPU_ROOT = "/sys/fs/cgroup/cpu"
 _V2_ROOT = "/sys/fs/cgroup"
+MB_PER_VCPU = 1769  # Lambda: a function with 1,769 MB has the equivalent of one vCPU
+
+
+def cpu_shares(memory_mb: int) -> int:
+    """v1 ``cpu.shares`` for an environment of ``memory_mb`` (1024 = one vCPU)."""
+    return max(2, memory_mb * 1024 // MB_PER_VCPU)
+
+
+def cpu_weight(memory_mb: int) -> int:
+    """v2 ``cpu.weight`` for an environment of ``memory_mb`` (100 = one vCPU)."""
+    return max(1, min(10000, memory_mb * 100 // MB_PER_VCPU))
+
+
+def own_cpu_cgroup_v1(proc_cgroup_text: str) -> str | None:
+    """Absolute dir of this process's v1 ``cpu`` cgroup, from /proc/self/cgroup."""
+    for line in proc_cgroup_text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and "cpu" in parts[1].split(","):
+            return _V1_CPU_ROOT + parts[2].rstrip("/")
+    return None
 
 
 def _read(path: str) -> str:
@@ -63,6 +91,8 @@ class CgroupTree:
         self.base = base
         self._ids = itertools.count(1)
         self.has_memsw = False
+        self.cpu_base: str | None = None  # v1: the cpu hierarchy's lambdahost-<pid> dir
+        self.cpu_v2 = False  # v2: cpu.weight is available in the env dirs
 
     @classmethod
     def create(cls) -> CgroupTree | None:
@@ -88,7 +118,37 @@ class CgroupTree:
             with contextlib.suppress(OSError):
                 os.rmdir(tree.base)
             return None
+        tree._enable_cpu(own)
         return tree
+
+    def _enable_cpu(self, own_memory: str) -> None:
+        """Set up CPU weights where the machine allows it (otherwise: memory only)."""
+        host_weight = (os.cpu_count() or 1) * 1024
+        if self.version == 2:
+            try:
+                _write(os.path.join(own_memory, "cgroup.subtree_control"), "+cpu")
+                _write(os.path.join(self.base, "cgroup.subtree_control"), "+cpu")
+                _write(os.path.join(self.base, "cpu.weight"), str(cpu_weight(host_weight)))
+                self.cpu_v2 = True
+            except OSError:
+                self.cpu_v2 = False
+            return
+        try:
+            own = own_cpu_cgroup_v1(_read("/proc/self/cgroup"))
+        except OSError:
+            return
+        if own is None:
+            return
+        base = os.path.join(own, os.path.basename(self.base))
+        try:
+            self.sweep_leftovers(own)
+            os.makedirs(base, exist_ok=True)
+            _write(os.path.join(base, "cpu.shares"), str(host_weight))
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.rmdir(base)
+            return
+        self.cpu_base = base
 
     def sweep_leftovers(self, own: str) -> None:
         """Kill and remove ``lambdahost-<pid>`` subtrees whose platform is gone."""
@@ -114,7 +174,27 @@ class CgroupTree:
         os.mkdir(path)
         if self.version == 1:
             self.has_memsw = os.path.exists(os.path.join(path, "memory.memsw.limit_in_bytes"))
+            cpu = self.cpu_path(path)
+            if cpu is not None:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(cpu)
         return path
+
+    def cpu_path(self, path: str) -> str | None:
+        """The v1 cpu cgroup an env of memory cgroup ``path`` also joins (None on v2: the
+        same directory holds both controllers)."""
+        if self.cpu_base is None:
+            return None
+        return os.path.join(self.cpu_base, os.path.basename(path))
+
+    def set_cpu(self, path: str, memory_mb: int) -> None:
+        """Give the env a CPU weight in proportion to its memory size (best effort)."""
+        with contextlib.suppress(OSError):
+            cpu = self.cpu_path(path)
+            if cpu is not None:
+                _write(os.path.join(cpu, "cpu.shares"), str(cpu_shares(memory_mb)))
+            elif self.cpu_v2:
+                _write(os.path.join(path, "cpu.weight"), str(cpu_weight(memory_mb)))
 
     def peak_file(self, path: str) -> str:
         name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
@@ -190,6 +270,10 @@ class CgroupTree:
                     os.kill(pid, signal.SIGKILL)
 
     def remove(self, path: str) -> bool:
+        cpu = self.cpu_path(path)
+        if cpu is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(cpu)
         try:
             os.rmdir(path)
         except FileNotFoundError:
@@ -205,6 +289,12 @@ class CgroupTree:
                 if os.path.isdir(path):
                     self.kill_all(path)
                     self.remove(path)
+        if self.cpu_base is not None:
+            with contextlib.suppress(OSError):
+                for child in os.listdir(self.cpu_base):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(os.path.join(self.cpu_base, child))
+                os.rmdir(self.cpu_base)
         try:
             os.rmdir(self.base)
         except FileNotFoundError:

@@ -57,6 +57,7 @@ from lambdahost.sandbox.zygote_client import ZygoteClient
 
 _GENERIC_FAILURE_LIMIT = 5
 _SAMPLE_INTERVAL_S = 1.0
+_POOL_MEMORY_MB = 128  # the CPU weight new environments get before assignment (Lambda's default)
 
 
 def _ensure_ascii(spec: EnvSpec) -> bool:
@@ -229,6 +230,8 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
                 self._cgtree.set_limit(env.cgroup, spec.memory_mb)
             except OSError:
                 rlimit = True
+            if spec.memory_mb != _POOL_MEMORY_MB:  # pool environments have its weight already
+                self._cgtree.set_cpu(env.cgroup, spec.memory_mb)
         env.max_log = self.settings.max_log_bytes
         return {
             "key": spec.key,
@@ -368,7 +371,10 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
             tag = next(self._ids)
             cg, peak, tmpdir = self._new_slot(tag)
             self._tags[tag] = (cg, tmpdir)
-            zygote.request_fork(tag, cg, peak, tmpdir)
+            zygote.request_fork(tag, cg, peak, tmpdir, self._cpu_path(cg))
+
+    def _cpu_path(self, cg: str | None) -> str | None:
+        return self._cgtree.cpu_path(cg) if cg is not None and self._cgtree is not None else None
 
     def _new_slot(self, tag: int) -> tuple[str | None, str | None, str | None]:
         """A new environment's memory cgroup (and its peak file) and, without mount
@@ -379,6 +385,7 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
             try:
                 cg = self._cgtree.new()
                 peak = self._cgtree.peak_file(cg) or None
+                self._cgtree.set_cpu(cg, _POOL_MEMORY_MB)
             except OSError:
                 cg = None
         tmpdir: str | None = None

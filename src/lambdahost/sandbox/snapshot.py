@@ -147,11 +147,14 @@ def _join_cgroup(env: Environment, cfg: dict[str, Any]) -> None:
     cg = cfg.get("cg")
     if not cg:
         return
-    fd = os.open(os.path.join(str(cg), "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, b"0")
-    finally:
-        os.close(fd)
+    for group in (cg, cfg.get("cpu")):
+        if not group:
+            continue
+        fd = os.open(os.path.join(str(group), "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
     if env.peak_fd >= 0:
         os.close(env.peak_fd)
         env.peak_fd = -1

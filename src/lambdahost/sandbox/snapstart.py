@@ -112,6 +112,8 @@ class SnapStartMixin:
 
         def _on_exited(self, pid: int, status: int, maxrss_kb: int) -> None: ...
 
+        def _cpu_path(self, cg: str | None) -> str | None: ...
+
         def _cleanup(self, env: Env) -> None: ...
 
         def _forget(self, cg: str | None, tmpdir: str | None) -> None: ...
@@ -224,11 +226,12 @@ class SnapStartMixin:
         if cg is not None and self._cgtree is not None:
             with contextlib.suppress(OSError):
                 self._cgtree.set_limit(cg, spec.memory_mb)
+            self._cgtree.set_cpu(cg, spec.memory_mb)
         assert self._loop is not None
         pending = _Pending(self._loop.create_future(), cg, tmpdir, time.perf_counter())
         template.pending[tag] = pending
         try:
-            client.request_fork(tag, cg, peak, tmpdir)
+            client.request_fork(tag, cg, peak, tmpdir, self._cpu_path(cg))
             return await pending.future
         except BaseException:
             if template.pending.pop(tag, None) is not None:

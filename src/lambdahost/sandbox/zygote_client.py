@@ -109,10 +109,15 @@ class ZygoteClient:
         return self.hello
 
     def request_fork(
-        self, tag: int, cgroup: str | None, peak: str | None, tmpdir: str | None
+        self,
+        tag: int,
+        cgroup: str | None,
+        peak: str | None,
+        tmpdir: str | None,
+        cpu: str | None = None,
     ) -> None:
         msg = json.dumps(
-            {"op": "fork", "tag": tag, "cg": cgroup, "peak": peak, "tmpdir": tmpdir}
+            {"op": "fork", "tag": tag, "cg": cgroup, "peak": peak, "tmpdir": tmpdir, "cpu": cpu}
         ).encode()
         if self._outq:
             self._outq.append(msg)
