@@ -224,3 +224,52 @@ def test_snapshots_come_back_after_a_restart(tmp_path: Any) -> None:
         assert "Restore Duration" in report_of(out)
     finally:
         live.stop()
+
+
+NOOP_EXTENSION = """#!{python}
+import http.client, json, os
+conn = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
+conn.request("POST", "/2020-01-01/extension/register", json.dumps({{"events": ["SHUTDOWN"]}}),
+             {{"Lambda-Extension-Name": "noop"}})
+resp = conn.getresponse()
+ext_id = resp.getheader("Lambda-Extension-Identifier")
+resp.read()
+while True:
+    conn.request("GET", "/2020-01-01/extension/event/next",
+                 headers={{"Lambda-Extension-Identifier": ext_id}})
+    if json.loads(conn.getresponse().read()).get("eventType") == "SHUTDOWN":
+        break
+"""
+
+
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+def test_functions_with_extensions_initialise_on_demand(
+    server: LiveServer, lam: Any, create: Callable[..., Any], fname: str
+) -> None:
+    """External extensions need the Runtime API lifecycle, which lambdahost does not
+    snapshot: such versions become Active and initialise on demand, and say so in the log."""
+    import sys
+
+    from lambdahost.cli.client import Target, signed_get
+    from lambdahost.testing import ACCESS_KEY, REGION, SECRET_KEY
+    from tests.runtimes.conftest import zip_files
+
+    layer = lam.publish_layer_version(
+        LayerName=f"noop-{fname}",
+        Content={
+            "ZipFile": zip_files(
+                {"extensions/noop": (NOOP_EXTENSION.format(python=sys.executable), 0o755)}
+            )
+        },
+    )
+    create(fname, files={"app.py": SNAP}, SnapStart=SNAP_ON, Layers=[layer["LayerVersionArn"]])
+    lam.publish_version(FunctionName=fname)
+    assert wait_state(lam, fname, "1")["State"] == "Active"
+    out = lam.invoke(FunctionName=fname, Qualifier="1", LogType="Tail")
+    assert json.loads(out["Payload"].read())["hooks"] == []  # no snapshot, so no hooks
+    assert "Init Duration" in report_of(out)
+    _, _, body = signed_get(
+        Target(server.endpoint, REGION, ACCESS_KEY, SECRET_KEY),
+        f"/_lambdahost/v1/functions/{fname}/logs",
+    )
+    assert b"SnapStart is not applied to version 1" in body

@@ -167,7 +167,9 @@ class InvokeService:
             launch=launch,
             opt_dir=opt_dir,
             max_concurrency=_max_concurrency(config),
-            snap_start=snap_start,
+            # Runtime-API environments (Python with external extensions) are not snapshotted:
+            # they initialise on demand (SnapStartService says so in the function's log).
+            snap_start=snap_start and launch is None,
         )
         if init_type in ("on-demand", "snap-start"):
             self._specs[key] = spec

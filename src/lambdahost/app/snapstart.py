@@ -70,6 +70,14 @@ class SnapStartService:
         name, version = row.function_name, row.version
         resolved = Resolved(row, version, platform.arns.function(name, version))
         spec = await platform.invoker.spec_for(resolved)
+        if not spec.snap_start:
+            platform.logs.append(
+                name,
+                f"lambdahost: SnapStart is not applied to version {version}: functions with "
+                "external extensions run on the Runtime API and initialise on demand\n",
+            )
+            await self._set_state(name, version, {"State": "Active"})
+            return
         for attempt in range(_ATTEMPTS):
             try:
                 info = await platform.manager.prepare_snapshot(spec)
