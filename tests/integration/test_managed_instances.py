@@ -5,6 +5,7 @@ refused with 429). API tests run on both stores; the concurrency tests on SQLite
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -277,6 +278,16 @@ def handler(event, context):
 """
 
 
+def cpu_quota_us(pid: int) -> int:
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if "cpu" in controllers.split(","):
+                with open(f"/sys/fs/cgroup/cpu{path}/cpu.cfs_quota_us") as quota:
+                    return int(quota.read())
+    raise AssertionError("no cpu cgroup")
+
+
 def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -365,6 +376,9 @@ def test_environment_serves_n_at_once_and_refuses_the_next(
     ok = [r[1] for r in results if r[0] == "ok"]
     assert len(ok) == n and all(r["released"] for r in ok)
     assert len({r["pid"] for r in ok}) == n, "n workers in the one environment"
+    if os.path.exists("/sys/fs/cgroup/cpu/cpu.shares"):  # cgroup v1 cpu hierarchy
+        # 2048 MB at 2 GiB per vCPU: the environment may use one vCPU, no more.
+        assert cpu_quota_us(ok[0]["pid"]) == 100_000
     wait_for(lambda: arrived(shared_dir) == n + 1)  # the retried Event invocation ran
     assert len(environments()) == 1  # never more than MaxExecutionEnvironments
 

@@ -94,28 +94,35 @@ def test_out_of_memory(tmp_path: Path, code: str) -> None:
 
 
 def test_cpu_in_proportion_to_memory(tmp_path: Path, code: str) -> None:
-    def cpu_shares_of(pid: int) -> int | None:
+    def cpu_files_of(pid: int) -> tuple[int, int] | None:
         with open(f"/proc/{pid}/cgroup") as f:
             for line in f:
                 _, controllers, path = line.rstrip("\n").split(":", 2)
                 if "cpu" in controllers.split(","):
-                    with open(f"/sys/fs/cgroup/cpu{path}/cpu.shares") as shares:
-                        return int(shares.read())
+                    base = f"/sys/fs/cgroup/cpu{path}"
+                    with (
+                        open(f"{base}/cpu.shares") as shares,
+                        open(f"{base}/cpu.cfs_quota_us") as q,
+                    ):
+                        return int(shares.read()), int(q.read())
         return None
 
-    async def body(m: EnvironmentManager) -> dict[int, int | None]:
+    async def body(m: EnvironmentManager) -> dict[int, tuple[int, int] | None]:
         out = {}
         for memory in (128, 1769, 3538):
             result = await m.invoke(
                 mkspec(code, "fns.pid", key=f"cpu-{memory}", memory_mb=memory), req()
             )
-            out[memory] = cpu_shares_of(int(result.payload))
+            out[memory] = cpu_files_of(int(result.payload))
+        capped = mkspec(code, "fns.pid", key="cpu-capped", memory_mb=3072, cpu_limit=1.5)
+        out[0] = cpu_files_of(int((await m.invoke(capped, req())).payload))
         return out
 
     if not os.path.exists("/sys/fs/cgroup/cpu/cpu.shares"):
         pytest.skip("no cgroup v1 cpu hierarchy on this machine")
-    shares = run(tmp_path, body)
-    assert shares == {128: 74, 1769: 1024, 3538: 2048}
+    found = run(tmp_path, body)
+    # shares in proportion to memory; a hard cap (CFS quota) only when asked (Managed Instances)
+    assert found == {128: (74, -1), 1769: (1024, -1), 3538: (2048, -1), 0: (1778, 150_000)}
 
 
 # -- isolation ------------------------------------------------------------------------------------------

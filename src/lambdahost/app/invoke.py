@@ -27,6 +27,7 @@ from lambdahost.core.clock import Clock
 from lambdahost.core.concurrency import ConcurrencyLedger
 from lambdahost.core.config import log_group
 from lambdahost.core.environ import EnvironmentContext, build_environ
+from lambdahost.core.managed_instances import config_vcpus, lmi_config
 from lambdahost.core.shapes import runtime_version_hash
 from lambdahost.errors import ApiError, too_many_requests
 from lambdahost.runtimes import (
@@ -170,6 +171,7 @@ class InvokeService:
             # Runtime-API environments (Python with external extensions) are not snapshotted:
             # they initialise on demand (SnapStartService says so in the function's log).
             snap_start=snap_start and launch is None,
+            cpu_limit=float(config_vcpus(config)) if lmi_config(config) is not None else None,
         )
         if init_type in ("on-demand", "snap-start"):
             self._specs[key] = spec

@@ -15,6 +15,8 @@ with ``cpu.shares`` proportional to its MemorySize; on v2 ``cpu.weight`` in the 
 directory. All environments together sit in one parent whose weight is one vCPU's per host
 CPU, so they share the host fairly with the platform, and among themselves by memory size.
 This is a proportion under contention, not a cap: an idle host lets any env use a whole CPU.
+Environments of Managed Instances functions also get a hard cap (CFS quota) of the vCPUs
+their provider allots them, so they stay within the provider's budget.
 
 Note: pages of the env's tmpfs ``/tmp`` are charged to its memory cgroup, so a
 function's /tmp usage counts against its memory size (unlike Lambda, where /tmp is
@@ -32,6 +34,7 @@ _V1_ROOT = "/sys/fs/cgroup/memory"
 _V1_CPU_ROOT = "/sys/fs/cgroup/cpu"
 _V2_ROOT = "/sys/fs/cgroup"
 MB_PER_VCPU = 1769  # Lambda: a function with 1,769 MB has the equivalent of one vCPU
+_CFS_PERIOD_US = 100_000
 
 
 def cpu_shares(memory_mb: int) -> int:
@@ -187,14 +190,21 @@ class CgroupTree:
             return None
         return os.path.join(self.cpu_base, os.path.basename(path))
 
-    def set_cpu(self, path: str, memory_mb: int) -> None:
-        """Give the env a CPU weight in proportion to its memory size (best effort)."""
+    def set_cpu(self, path: str, memory_mb: int, cap_vcpus: float | None = None) -> None:
+        """Give the env a CPU weight in proportion to its memory size and, with
+        ``cap_vcpus``, a hard cap of that many CPUs (best effort)."""
+        quota = None if cap_vcpus is None else max(1000, int(cap_vcpus * _CFS_PERIOD_US))
         with contextlib.suppress(OSError):
             cpu = self.cpu_path(path)
             if cpu is not None:
                 _write(os.path.join(cpu, "cpu.shares"), str(cpu_shares(memory_mb)))
+                if quota is not None:
+                    _write(os.path.join(cpu, "cpu.cfs_period_us"), str(_CFS_PERIOD_US))
+                    _write(os.path.join(cpu, "cpu.cfs_quota_us"), str(quota))
             elif self.cpu_v2:
                 _write(os.path.join(path, "cpu.weight"), str(cpu_weight(memory_mb)))
+                if quota is not None:
+                    _write(os.path.join(path, "cpu.max"), f"{quota} {_CFS_PERIOD_US}")
 
     def peak_file(self, path: str) -> str:
         name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"

@@ -230,8 +230,9 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
                 self._cgtree.set_limit(env.cgroup, spec.memory_mb)
             except OSError:
                 rlimit = True
-            if spec.memory_mb != _POOL_MEMORY_MB:  # pool environments have its weight already
-                self._cgtree.set_cpu(env.cgroup, spec.memory_mb)
+            if spec.memory_mb != _POOL_MEMORY_MB or spec.cpu_limit is not None:
+                # (pool environments have the default weight already)
+                self._cgtree.set_cpu(env.cgroup, spec.memory_mb, spec.cpu_limit)
         env.max_log = self.settings.max_log_bytes
         return {
             "key": spec.key,

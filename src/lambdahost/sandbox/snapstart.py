@@ -226,7 +226,7 @@ class SnapStartMixin:
         if cg is not None and self._cgtree is not None:
             with contextlib.suppress(OSError):
                 self._cgtree.set_limit(cg, spec.memory_mb)
-            self._cgtree.set_cpu(cg, spec.memory_mb)
+            self._cgtree.set_cpu(cg, spec.memory_mb, spec.cpu_limit)
         assert self._loop is not None
         pending = _Pending(self._loop.create_future(), cg, tmpdir, time.perf_counter())
         template.pending[tag] = pending

@@ -52,6 +52,7 @@ class EnvSpec:
     opt_dir: str | None = None  # the function's layers, extracted in order; seen as /opt
     max_concurrency: int = 1  # invocations one environment serves at once (Runtime API only)
     snap_start: bool = False  # SnapStart: new environments are restored from a template
+    cpu_limit: float | None = None  # vCPUs an environment may use at most (Managed Instances)
 
 
 @dataclass(frozen=True)
