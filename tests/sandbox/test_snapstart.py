@@ -183,3 +183,23 @@ def test_template_is_recreated_when_it_dies_and_dropped_on_discard(
         assert not [i for i in m.snapshot() if i.key and i.key.startswith("re:")]
 
     run(tmp_path, body)
+
+
+def test_discarding_a_version_while_it_is_snapshotted(tmp_path: Path, snap_code: str) -> None:
+    from lambdahost.sandbox import SandboxError
+
+    async def body(m: EnvironmentManager) -> None:
+        spec = _spec(snap_code, "snap.handler", "gone:1:r", INIT_SLEEP="0.5")
+        making = asyncio.ensure_future(m.prepare_snapshot(spec))
+        await asyncio.sleep(0.15)
+        m.discard("gone:")
+        with pytest.raises(SandboxError):
+            await making
+        assert not m.has_snapshot("gone:1:r")
+        for _ in range(300):
+            if not [i for i in m.snapshot() if i.key and i.key.startswith("gone:")]:
+                break
+            await asyncio.sleep(0.01)
+        assert not [i for i in m.snapshot() if i.key and i.key.startswith("gone:")]
+
+    run(tmp_path, body)

@@ -94,7 +94,8 @@ class SnapStartService:
                 await asyncio.sleep(0.5 * (attempt + 1))
                 continue
             self._log(name, spec.runtime, info.log, None, info.init_ms)
-            await self._set_state(name, version, {"State": "Active"})
+            if not await self._set_state(name, version, {"State": "Active"}):
+                platform.manager.discard(spec.key)  # the version was deleted meanwhile
             return
         await self._set_state(
             name,
@@ -117,11 +118,13 @@ class SnapStartService:
         text += logformat.init_report_line(init_ms or 0.0, error_type)
         self.platform.logs.append(name, text)
 
-    async def _set_state(self, name: str, version: str, fields: dict[str, str]) -> None:
-        await self.platform.store.call(
+    async def _set_state(self, name: str, version: str, fields: dict[str, str]) -> bool:
+        """Record the version's state; False if the version is gone."""
+        found = await self.platform.store.call(
             lambda s: s.functions.set_version_state(name, version, fields)
         )
         self.platform.functions.invalidate(name)
+        return found
 
 
 def _snapstart_versions(store: object) -> list[VersionRow]:

@@ -140,18 +140,30 @@ class SnapStartMixin:
             task = self._loop.create_task(self._create_template(spec))
             self._snapshotting[spec.key] = task
             task.add_done_callback(lambda _: self._snapshotting.pop(spec.key, None))
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and (current is None or not current.cancelling()):
+                raise SandboxError(
+                    "the version was discarded while its snapshot was made"
+                ) from None
+            raise
 
     async def _create_template(self, spec: EnvSpec) -> Template:
         env = await self._acquire_generic(spec.memory_mb, spec.key)
         env.provisioned = True  # never reaped or evicted as an idle environment
-        reply = await env.start_init(
-            spec, self._assign_meta(spec, env), self.settings.init_timeout_s
-        )
-        init_log = env.init_log
-        if reply.kind == "ready" and env.lifecycle.alive:
-            env.lifecycle.move(EnvState.IDLE)
-            reply = await env.start_snapshot(self.settings.init_timeout_s)
+        try:
+            reply = await env.start_init(
+                spec, self._assign_meta(spec, env), self.settings.init_timeout_s
+            )
+            init_log = env.init_log
+            if reply.kind == "ready" and env.lifecycle.alive:
+                env.lifecycle.move(EnvState.IDLE)
+                reply = await env.start_snapshot(self.settings.init_timeout_s)
+        except BaseException:  # cancelled (the version was discarded meanwhile)
+            env.kill()
+            raise
         if reply.kind != "snapped" or reply.fd is None or not env.lifecycle.alive:
             env.kill()
             raise _snapshot_error(reply, self.settings.init_timeout_s, init_log)
@@ -296,6 +308,9 @@ class SnapStartMixin:
     def _drop_templates(self, key_prefix: str) -> None:
         for key in [k for k in self._templates if k.startswith(key_prefix)]:
             self._drop_template(self._templates[key])
+        for key, task in list(self._snapshotting.items()):
+            if key.startswith(key_prefix):
+                task.cancel()
 
 
 def _snapshot_error(reply: Any, init_timeout_s: float, init_log: str) -> SnapshotError:
