@@ -108,6 +108,8 @@ def test_restored_environments_start_from_the_snapshot(
             assert r.init_duration_ms is None
             assert r.restore_duration_ms is not None and r.restore_duration_ms < 250
             assert r.billed_restore_ms is not None
+            # Max Memory Used counts the initialised memory inherited from the template
+            assert r.max_memory_used_mb >= 8
             assert "after-restore ran" in r.log
             # before-snapshot hooks ran once, last registered first; after-restore once each
             assert b["events"] == ["before-2!", "before-1", "after"]

@@ -345,6 +345,8 @@ def list_functions(endpoint_url: str | None, data_dir: Path | None) -> None:
     warm: dict[str, int] = {}
     if status == 200:
         for env in json.loads(body).get("Environments", []):
+            if env.get("State") == "TEMPLATE":
+                continue  # a SnapStart snapshot, not an environment that serves invokes
             owner = str(env.get("Key", "")).split(":", 1)[0]
             warm[owner] = warm.get(owner, 0) + 1
     if not functions:

@@ -98,6 +98,7 @@ class Environment:
         self.assigned = False
         self.code_dir = ""
         self.eph_mb = int(cfg.get("eph", 512))
+        self.restored = False  # forked from a SnapStart template (snapshot.py)
 
     # -- phase 1: generic set-up ------------------------------------------------------
     def setup(self, zygote_pid: int) -> None:
@@ -183,7 +184,13 @@ class Environment:
     def peak_bytes(self) -> int:
         if self.peak_fd >= 0:
             with contextlib.suppress(OSError, ValueError):
-                return int(os.pread(self.peak_fd, 32, 0))
+                peak = int(os.pread(self.peak_fd, 32, 0))
+                if not self.restored:
+                    return peak
+                # Restored from a SnapStart template: the initialised memory it started from
+                # was charged to the template's cgroup; its RSS counts it, as Lambda would.
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                return max(peak, rss)
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     def log_error(

@@ -226,6 +226,7 @@ def restored_main(
             os._exit(_ERR_EXIT)
         env.chan.close()
         env.chan = chan
+        env.restored = True
         _join_cgroup(env, cfg)
         _private_tmp(env, cfg)
         os.dup2(logfd, 1)
