@@ -205,3 +205,35 @@ def test_discarding_a_version_while_it_is_snapshotted(tmp_path: Path, snap_code:
         assert not [i for i in m.snapshot() if i.key and i.key.startswith("gone:")]
 
     run(tmp_path, body)
+
+
+def test_a_standby_that_dies_is_forked_again(tmp_path: Path, snap_code: str) -> None:
+    async def body(m: EnvironmentManager) -> None:
+        spec = _spec(snap_code, "snap.handler", "sb:1:r")
+        await m.prepare_snapshot(spec)
+
+        def standby() -> int | None:
+            template = m._templates["sb:1:r"]
+            env = template.standby
+            return env.pid if env is not None and env.lifecycle.alive else None
+
+        for _ in range(300):
+            if standby() is not None:
+                break
+            await asyncio.sleep(0.01)
+        first = standby()
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        for _ in range(300):  # the template reports its child's death
+            if standby() is None:
+                break
+            await asyncio.sleep(0.01)
+        result = await m.invoke(spec, req("r1"))  # forked on demand: the standby is gone
+        assert result.outcome is Outcome.SUCCESS and json.loads(result.payload)["pid"] != first
+        for _ in range(300):
+            if standby() not in (None, first):
+                break
+            await asyncio.sleep(0.01)
+        assert standby() not in (None, first), "a new standby is ready"
+
+    run(tmp_path, body)

@@ -209,6 +209,8 @@ class SnapStartMixin:
         return env
 
     def _fork_standby(self, template: Template) -> None:
+        if template.standby is not None and not template.standby.lifecycle.alive:
+            template.standby = None  # it died (killed, or evicted with its cgroup)
         if template.standby is not None or template.standby_task is not None or self._closed:
             return
         assert self._loop is not None
