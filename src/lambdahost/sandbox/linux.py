@@ -141,3 +141,20 @@ def rewrite_opt(environ: dict[str, str], opt: str) -> None:
             environ[key] = ":".join(
                 opt + p[4:] if p == "/opt" or p.startswith("/opt/") else p for p in value.split(":")
             )
+
+
+def roots_under_tmp(paths: list[str]) -> list[str]:
+    """The outermost existing directories among ``paths`` that live under /tmp."""
+    found: set[str] = set()
+    for path in paths:
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real.startswith("/tmp/") and os.path.isdir(real):
+            found.add(real)
+    ordered = sorted(found)
+    roots: list[str] = []
+    for path in ordered:
+        if not any(path == r or path.startswith(r + "/") for r in roots):
+            roots.append(path)
+    return roots

@@ -12,7 +12,8 @@ platform failures (closed manager, zygote unable to fork, capacity) raise
 Runtime-API runtimes (``EnvSpec.launch``: ``provided.*`` bootstraps, Node.js, Python with
 extensions) take the same generic environments; ``exec_pool.py`` routes them and
 ``exec_env.py`` drives each one through its own Runtime API. Provisioned concurrency
-lives in ``provisioning.py``, SnapStart templates and restores in ``snapstart.py``.
+lives in ``provisioning.py``, SnapStart templates and restores in ``snapstart.py``, the
+host's limits (environment count, memory budget, LRU eviction) in ``capacity.py``.
 
 Isolation per environment: own session/process group, memory cgroup limit
 (``memory_mb``; falls back to RLIMIT_AS when no writable cgroup exists), private
@@ -38,13 +39,13 @@ import socket
 from typing import Any
 
 from lambdahost.sandbox import policy
+from lambdahost.sandbox.capacity import HostCapacityMixin
 from lambdahost.sandbox.cgroups import CgroupTree
 from lambdahost.sandbox.env import Env, Reply
 from lambdahost.sandbox.exec_pool import ExecPoolMixin, write_hosts_file
 from lambdahost.sandbox.provisioning import ProvisioningMixin
 from lambdahost.sandbox.snapstart import SnapStartMixin, Template
 from lambdahost.sandbox.types import (
-    CapacityError,
     EnvInfo,
     EnvSpec,
     EnvState,
@@ -56,7 +57,6 @@ from lambdahost.sandbox.types import (
 from lambdahost.sandbox.zygote_client import ZygoteClient
 
 _GENERIC_FAILURE_LIMIT = 5
-_SAMPLE_INTERVAL_S = 1.0
 _POOL_MEMORY_MB = 128  # the CPU weight new environments get before assignment (Lambda's default)
 
 
@@ -66,7 +66,7 @@ def _ensure_ascii(spec: EnvSpec) -> bool:
     return not (m is not None and int(m.group(1)) >= 12)
 
 
-class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
+class EnvironmentManager(HostCapacityMixin, ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
         self._clock = settings.clock
@@ -297,64 +297,6 @@ class EnvironmentManager(ProvisioningMixin, ExecPoolMixin, SnapStartMixin):
         self._count_assigned(env, memory_mb, key)
         self._refill()
         return env
-
-    def _count_assigned(self, env: Env, memory_mb: int, key: str = "") -> None:
-        self._assigned += 1
-        env.memory_mb = memory_mb
-        env.usage_mb = self._estimate(memory_mb, key)  # until it is measured
-        env.key = ""  # counted as assigned from here on (start_* sets the real key)
-
-    def _estimate(self, memory_mb: int, key: str) -> int:
-        """Memory a new environment of ``key`` is expected to use (never above its limit)."""
-        guess = self._estimates.get(key, policy.NEW_ENVIRONMENT_MB)
-        return min(guess, memory_mb) if memory_mb else guess
-
-    def _measure(self, env: Env) -> None:
-        """Memory budget: sample what an environment that just went idle really uses (at
-        most once a second per environment: a hot one is not measured on every invoke)."""
-        if self.settings.memory_budget_mb is None or not env.key:
-            return
-        now = self._clock.monotonic()
-        if now - env.usage_sampled < _SAMPLE_INTERVAL_S:
-            return
-        env.usage_sampled = now
-        usage = env.sample_usage()
-        self._estimates[env.key] = max(usage, self._estimates.get(env.key, 0))
-
-    def _make_room(self, memory_mb: int, key: str = "") -> None:
-        """Evict least recently used idle environments until a new one of ``key`` fits the
-        host's limits; raise ``CapacityError`` if it cannot fit.
-
-        The memory budget counts what environments really use (their memory cgroup's
-        charge, or their RSS), sampled when they go idle, not their MemorySize."""
-        s = self.settings
-        if s.memory_budget_mb is not None:
-            idle = [
-                (policy.IdleEntry(e.env_id, k, e.last_used), e.usage_mb)
-                for k, st in self._idle.items()
-                for e in st
-                if not e.provisioned
-            ]
-            used = sum(e.usage_mb for e in self._live.values())
-            need = self._estimate(memory_mb, key)
-            victims = policy.memory_victims(idle, used, need, s.memory_budget_mb)
-            if victims is None:
-                raise CapacityError(
-                    f"the host's memory budget of {s.memory_budget_mb} MB is in use"
-                )
-            for env_id in victims:
-                self._live[env_id].kill()
-        if self._assigned + self._reserved >= s.max_environments:
-            entries = [
-                policy.IdleEntry(e.env_id, k, e.last_used)
-                for k, st in self._idle.items()
-                for e in st
-                if not e.provisioned
-            ]
-            victim = policy.eviction_victim(entries)
-            if victim is None:
-                raise CapacityError(f"all {s.max_environments} environments are busy")
-            self._live[victim].kill()
 
     # -- pool of generic environments ------------------------------------------------------------
     def _refill(self) -> None:

@@ -31,7 +31,6 @@ import contextlib
 import decimal
 import importlib
 import json
-import logging
 import os
 import resource
 import signal
@@ -46,11 +45,8 @@ from typing import Any, NoReturn
 from lambdahost.sandbox import linux, protocol
 from lambdahost.sandbox.context import (
     LambdaContext,
-    LambdaJsonFormatter,
-    LambdaTextFormatter,
     RequestIdFilter,
     configure_logging,
-    install_root_handler,
     parse_client_context,
 )
 
@@ -141,7 +137,7 @@ class Environment:
         An interpreter or virtualenv installed under /tmp (a CI checkout, say) must stay
         importable: it is re-exposed, read-only, at the same path inside the private /tmp.
         """
-        install = _roots_under_tmp(
+        install = linux.roots_under_tmp(
             [
                 sys.prefix,
                 sys.exec_prefix,
@@ -356,7 +352,7 @@ class Environment:
             ) from e
         except Exception as e:
             raise InitError(
-                "Runtime.ImportModuleError", f"Unable to import module '{modname}': {e}", _stack(e)
+                "Runtime.ImportModuleError", f"Unable to import module '{modname}': {e}", stack_of(e)
             ) from e
         try:
             handler = getattr(module, fname)
@@ -440,7 +436,7 @@ class Environment:
                 os.kill(os.getpid(), signal.SIGKILL)
             raise
         except BaseException as e:
-            return self._error(rid, type(e).__name__, str(e), _stack(e))
+            return self._error(rid, type(e).__name__, str(e), stack_of(e))
         if isinstance(result, bytes | bytearray):
             return True, None, bytes(result)
         try:
@@ -479,57 +475,11 @@ class Environment:
                     snapshot.become_template(self)
 
 
-def _roots_under_tmp(paths: list[str]) -> list[str]:
-    """The outermost existing directories among ``paths`` that live under /tmp."""
-    found: set[str] = set()
-    for path in paths:
-        if not path:
-            continue
-        real = os.path.realpath(path)
-        if real.startswith("/tmp/") and os.path.isdir(real):
-            found.add(real)
-    ordered = sorted(found)
-    roots: list[str] = []
-    for path in ordered:
-        if not any(path == r or path.startswith(r + "/") for r in roots):
-            roots.append(path)
-    return roots
-
-
-def _stack(e: BaseException) -> list[str]:
+def stack_of(e: BaseException) -> list[str]:
     tb = e.__traceback__
     if tb is not None and tb.tb_next is not None:
         tb = tb.tb_next  # drop the runtime's own frame (the call site of the handler)
     return traceback.format_list(traceback.extract_tb(tb))
-
-
-def warm_up() -> None:
-    """Run the lazily-initialised paths once in the zygote (codec lookups, time zone data,
-    traceback/linecache, json scanners, log formatting, the source loader), so forked
-    environments share the result instead of building private copies on first use."""
-    json.loads(json.dumps({"a": [1, 2.5, "x", None, True, {"b": "\u00e9"}]}, ensure_ascii=False))
-    time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    with open(os.devnull, "w", buffering=1, encoding="utf-8", errors="backslashreplace") as f:
-        f.write("warm\n")
-    try:
-        raise ValueError("warm")
-    except ValueError as e:
-        _stack(e)
-    record = logging.LogRecord("root", logging.WARNING, __file__, 1, "warm %s", ("x",), None)
-    LambdaTextFormatter().format(record)
-    LambdaJsonFormatter().format(record)
-    install_root_handler()
-    with tempfile.TemporaryDirectory() as d:
-        with open(os.path.join(d, "_lh_warm_mod.py"), "w") as f:
-            f.write("def handler(event, context):\n    return event\n")
-        sys.path.insert(0, d)
-        try:
-            importlib.import_module("_lh_warm_mod")
-        finally:
-            sys.path.remove(d)
-            sys.modules.pop("_lh_warm_mod", None)
-            sys.path_importer_cache.pop(d, None)
-            importlib.invalidate_caches()
 
 
 def child_main(chan: socket.socket, logfd: int, cfg: dict[str, Any], zygote_pid: int) -> NoReturn:

@@ -26,14 +26,22 @@ import contextlib
 import gc
 import importlib
 import json
+import logging
 import os
 import select
 import signal
 import socket
 import sys
+import tempfile
+import time
 from typing import Any, NoReturn
 
 from lambdahost.sandbox import linux, runtime
+from lambdahost.sandbox.context import (
+    LambdaJsonFormatter,
+    LambdaTextFormatter,
+    install_root_handler,
+)
 
 # ast/linecache/tokenize: traceback formatting imports them lazily (~2-10 ms on a first error).
 _RUNTIME_MODULES = (
@@ -53,6 +61,35 @@ _RUNTIME_MODULES = (
     "linecache",
     "tokenize",
 )
+
+
+def warm_up() -> None:
+    """Run the lazily-initialised paths once in the zygote (codec lookups, time zone data,
+    traceback/linecache, json scanners, log formatting, the source loader), so forked
+    environments share the result instead of building private copies on first use."""
+    json.loads(json.dumps({"a": [1, 2.5, "x", None, True, {"b": "\u00e9"}]}, ensure_ascii=False))
+    time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    with open(os.devnull, "w", buffering=1, encoding="utf-8", errors="backslashreplace") as f:
+        f.write("warm\n")
+    try:
+        raise ValueError("warm")
+    except ValueError as e:
+        runtime.stack_of(e)
+    record = logging.LogRecord("root", logging.WARNING, __file__, 1, "warm %s", ("x",), None)
+    LambdaTextFormatter().format(record)
+    LambdaJsonFormatter().format(record)
+    install_root_handler()
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "_lh_warm_mod.py"), "w") as f:
+            f.write("def handler(event, context):\n    return event\n")
+        sys.path.insert(0, d)
+        try:
+            importlib.import_module("_lh_warm_mod")
+        finally:
+            sys.path.remove(d)
+            sys.modules.pop("_lh_warm_mod", None)
+            sys.path_importer_cache.pop(d, None)
+            importlib.invalidate_caches()
 
 
 def _probe_namespaces() -> bool:
@@ -224,7 +261,7 @@ def main(cfg_text: str) -> None:
         except Exception as e:
             errors.append(f"{name}: {e}")
     try:
-        runtime.warm_up()
+        warm_up()
     except Exception as e:
         errors.append(f"warm-up: {e}")
     if cfg.get("pycache"):
