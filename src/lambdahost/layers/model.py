@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdahost.core.arns import constraint_error
-from lambdahost.core.config import MODEL_RUNTIMES
+from lambdahost.core.runtime_names import MODEL_RUNTIMES
 from lambdahost.errors import ApiError, invalid_parameter, resource_not_found
 
 NAME_PATTERN = (
