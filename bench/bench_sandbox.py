@@ -11,10 +11,10 @@ import argparse
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 import time
 
+from bench.common import print_rows
 from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome, SandboxSettings
 
 HANDLER = """import json
@@ -161,11 +161,7 @@ def main() -> None:
             rows = uvloop.run(run(args, work, code))
         else:
             rows = asyncio.run(run(args, work, code))
-    w = max(len(r[0]) for r in rows)
-    print(f"{'metric':<{w}}  {'p50 / value':>14}  {'p99 / extra':>14}")
-    for name, a, b in rows:
-        print(f"{name:<{w}}  {a:>14}  {b:>14}")
-    sys.stdout.flush()
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ import argparse
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 from bench.bench_sandbox import pct, pss_kb
+from bench.common import print_rows
 from lambdahost.sandbox import EnvironmentManager, EnvSpec, InvokeRequest, Outcome, SandboxSettings
 
 # A realistic slow init: 500 ms of "work" (configuration, connections) plus ~20 MB of state.
@@ -261,11 +261,7 @@ def main() -> None:
             rows += snapstart_http(args)
         if args.only in (None, "idle"):
             rows += asyncio.run(idle_envs(args, os.path.join(d, "w2"), code))
-    w = max(len(r[0]) for r in rows)
-    print(f"{'metric':<{w}}  {'p50 / value':>14}  {'p99 / extra':>14}")
-    for name, a, b in rows:
-        print(f"{name:<{w}}  {a:>14}  {b:>14}")
-    sys.stdout.flush()
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -96,3 +96,11 @@ def run_wrk(
     latency = [x.strip() for x in out.splitlines() if x.strip().startswith(("50%", "99%"))]
     errors = [x.strip() for x in out.splitlines() if "Non-2xx" in x or "Socket errors" in x]
     return f"{rps}; latency {' / '.join(latency)} {' '.join(errors)}".strip()
+
+
+def print_rows(rows: Sequence[tuple[str, str, str]]) -> None:
+    """Print (metric, p50 or value, p99 or extra) rows as an aligned table."""
+    width = max(len(r[0]) for r in rows)
+    print(f"{'metric':<{width}}  {'p50 / value':>14}  {'p99 / extra':>14}")
+    for name, a, b in rows:
+        print(f"{name:<{width}}  {a:>14}  {b:>14}", flush=True)

@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -15,6 +16,17 @@ from lambdahost.cli.client import Target, signed_get
 from lambdahost.testing import ACCESS_KEY, REGION, ROLE, SECRET_KEY, LiveServer, make_zip
 
 SLOW = "import os, time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return os.getpid()\n"
+
+
+def create(lam: Any, name: str, source: str = SLOW, memory: int = 128) -> None:
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        MemorySize=memory,
+        Code={"ZipFile": make_zip({"app.py": source})},
+    )
 
 
 def test_eviction_then_throttle(tmp_path: Path) -> None:
@@ -27,13 +39,7 @@ def test_eviction_then_throttle(tmp_path: Path) -> None:
     try:
         lam = live.client()
         for name in ("a", "b", "c"):
-            lam.create_function(
-                FunctionName=name,
-                Runtime="python3.12",
-                Role=ROLE,
-                Handler="app.handler",
-                Code={"ZipFile": make_zip({"app.py": SLOW})},
-            )
+            create(lam, name)
         lam.invoke(FunctionName="a")
         lam.invoke(FunctionName="b")
         # Both slots hold idle environments: a third function evicts the least recently used.
@@ -106,14 +112,7 @@ def test_memory_budget_counts_real_use_and_evicts_idle_environments_first(
     try:
         lam = live.client()
         for name in ("hog", "other"):
-            lam.create_function(
-                FunctionName=name,
-                Runtime="python3.12",
-                Role=ROLE,
-                Handler="app.handler",
-                MemorySize=1024,
-                Code={"ZipFile": make_zip({"app.py": HOG})},
-            )
+            create(lam, name, HOG, memory=1024)
         lam.invoke(FunctionName="hog")  # measured once idle: ~100 MB
         lam.invoke(FunctionName="other")
         assert _keys(live) == ["hog", "other"], "2 x 100 MB fit in 256 MB"
@@ -155,13 +154,7 @@ def test_idle_environments_disappear_after_the_keep_alive(tmp_path: Path) -> Non
     live.start()
     try:
         lam = live.client()
-        lam.create_function(
-            FunctionName="brief",
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            Code={"ZipFile": make_zip({"app.py": SLOW})},
-        )
+        create(lam, "brief")
         pid = json.loads(lam.invoke(FunctionName="brief")["Payload"].read())
         assert _keys(live) == ["brief"]
         deadline = time.monotonic() + 10
