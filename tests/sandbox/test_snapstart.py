@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -74,6 +75,16 @@ def handler(event, context):
     return 1
 """
 
+# Init fails once the file named by FAIL_IF exists (to fail a later re-snapshot only).
+FLAKY = """
+import os
+if os.path.exists(os.environ["FAIL_IF"]):
+    raise RuntimeError("the configuration is gone")
+
+def handler(event, context):
+    return os.getpid()
+"""
+
 
 @pytest.fixture()
 def snap_code(tmp_path: Path) -> str:
@@ -82,6 +93,7 @@ def snap_code(tmp_path: Path) -> str:
     (d / "snap.py").write_text(SNAP)
     (d / "bad_before.py").write_text(BAD_BEFORE)
     (d / "bad_after.py").write_text(BAD_AFTER)
+    (d / "flaky.py").write_text(FLAKY)
     return str(d)
 
 
@@ -237,3 +249,40 @@ def test_a_standby_that_dies_is_forked_again(tmp_path: Path, snap_code: str) -> 
         assert standby() not in (None, first), "a new standby is ready"
 
     run(tmp_path, body)
+
+
+def test_unused_templates_are_reaped_and_made_again(tmp_path: Path, snap_code: str) -> None:
+    import tempfile
+
+    # Outside /tmp: environments have a private /tmp.
+    marker = Path(tempfile.mkdtemp(prefix="lh-test-", dir="/var/tmp")) / "fail-now"
+
+    async def body(m: EnvironmentManager) -> None:
+        spec = _spec(snap_code, "flaky.handler", "lazy:1:r", FAIL_IF=str(marker))
+        await m.prepare_snapshot(spec)
+        first = await m.invoke(spec, req("r1"))
+        assert first.outcome is Outcome.SUCCESS and first.init_duration_ms is None
+        for _ in range(300):  # idle timeout 0.2 s: the restored env, then the template, go
+            await asyncio.sleep(0.02)
+            m.sweep()
+            if not m.has_snapshot("lazy:1:r"):
+                break
+        assert not m.has_snapshot("lazy:1:r")
+        assert not [i for i in m.snapshot() if i.key and i.key.startswith("lazy:")]
+
+        again = await m.invoke(spec, req("r2"))  # made again, then restored
+        assert again.outcome is Outcome.SUCCESS and again.cold_start
+        assert again.init_duration_ms is not None and again.restore_duration_ms is not None
+        assert m.has_snapshot("lazy:1:r")
+
+        m.discard("lazy:")
+        marker.touch()
+        failed = await m.invoke(spec, req("r3"))  # the snapshot cannot be made any more
+        assert failed.outcome is Outcome.INIT_ERROR
+        assert "the configuration is gone" in failed.payload.decode()
+        assert not m.has_snapshot("lazy:1:r")
+
+    try:
+        run(tmp_path, body, idle_timeout_s=0.2, sweep_interval_s=3600)
+    finally:
+        shutil.rmtree(marker.parent, ignore_errors=True)

@@ -239,8 +239,13 @@ class InvokeService:
             _init_lines(spec, self.identity.region, self.node_version) if result.cold_start else ""
         )
         if result.restore_duration_ms is not None:  # SnapStart: a restore, not an init
-            init_lines = "RESTORE_START" + init_lines.removeprefix("INIT_START")
-            init_lines += logformat.restore_report_line(result.restore_duration_ms)
+            restore = "RESTORE_START" + init_lines.removeprefix("INIT_START")
+            restore += logformat.restore_report_line(result.restore_duration_ms)
+            if result.init_duration_ms is not None:  # the snapshot had to be made first
+                restore = (
+                    init_lines + logformat.init_report_line(result.init_duration_ms) + restore
+                )
+            init_lines = restore
         text = logformat.invocation_log(report, result.log, init_lines)
         self.logs.append(spec.function_name, text)
         if result.error_type == snapshot_hooks.AFTER_RESTORE_ERROR:

@@ -5,9 +5,9 @@ published it is stored ``Pending``; this component then has the sandbox initiali
 and keep the initialised environment as the version's template (``sandbox/snapstart.py``),
 logs that init (INIT_START ... INIT_REPORT) in the function's log, and marks the version
 ``Active``, or ``Failed`` with the init error. Snapshots live in memory (a template
-process), so at start-up every ``Pending`` or ``Active`` SnapStart version is snapshotted
-again in the background, one at a time; a cold start that comes first waits for its
-version's snapshot instead of making a second one.
+process): the sandbox drops one that has not been used for the idle timeout, and the next
+cold start of its version makes it again (its REPORT then shows the Init Duration too), as
+it does after a restart. Versions left ``Pending`` by a stop are snapshotted at start-up.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ class SnapStartService:
 
     async def start(self) -> None:
         self.platform.functions.published_listeners.append(self.snapshot_later)
-        versions = await self.platform.store.call(_snapstart_versions)
-        self._tasks[("", "")] = asyncio.create_task(self._resnapshot(versions))
+        versions = await self.platform.store.call(_pending_versions)
+        self._tasks[("", "")] = asyncio.create_task(self._snapshot_all(versions))
         self._tasks[("", "")].add_done_callback(lambda _: self._tasks.pop(("", ""), None))
 
-    async def _resnapshot(self, rows: list[VersionRow]) -> None:
+    async def _snapshot_all(self, rows: list[VersionRow]) -> None:
         for row in rows:
             await self._snapshot(row)
 
@@ -127,7 +127,7 @@ class SnapStartService:
         return found
 
 
-def _snapstart_versions(store: object) -> list[VersionRow]:
+def _pending_versions(store: object) -> list[VersionRow]:
     from lambdahost.store import Store
 
     assert isinstance(store, Store)
@@ -141,7 +141,7 @@ def _snapstart_versions(store: object) -> list[VersionRow]:
             r
             for r in page
             if snapstart.enabled(r.config, r.version)
-            and r.config.get("State") in ("Pending", "Active")
+            and r.config.get("State") == "Pending"
         )
         last = page[-1]
         after = (last.function_name, int(last.version) if last.version.isdigit() else 0)

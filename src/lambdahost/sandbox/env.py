@@ -115,6 +115,9 @@ class Env:
         # for, perf_counter), and the fd a template passes along with SNAPPED.
         self.restored = False
         self.standby = False  # forked from a SnapStart template ahead of demand, unassigned
+        # The template this env was restored from was made for its first request (its init
+        # is then reported too): a ``SnapshotInfo``.
+        self.snapshot_made: Any = None
         self.restore_started = 0.0
         self.restore_ms: float | None = None
         self._expect_fd = False
@@ -339,11 +342,13 @@ class Env:
         result = self._to_result(reply, cold)
         if cold and self.restored:  # SnapStart: a restore, not an init
             billed = self.init_ms if reply.kind != "init_error" else None
+            made = self.snapshot_made
             return dataclasses.replace(
                 result,
-                init_duration_ms=None,
+                init_duration_ms=None if made is None else made.init_ms,
                 restore_duration_ms=self.restore_ms or result.init_duration_ms,
                 billed_restore_ms=billed,
+                log=result.log if made is None else made.log + result.log,
             )
         return result
 

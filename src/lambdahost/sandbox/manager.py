@@ -44,13 +44,14 @@ from lambdahost.sandbox.cgroups import CgroupTree
 from lambdahost.sandbox.env import Env, Reply
 from lambdahost.sandbox.exec_pool import ExecPoolMixin, write_hosts_file
 from lambdahost.sandbox.provisioning import ProvisioningMixin
-from lambdahost.sandbox.snapstart import SnapStartMixin, Template
+from lambdahost.sandbox.snapstart import SnapshotError, SnapStartMixin, Template
 from lambdahost.sandbox.types import (
     EnvInfo,
     EnvSpec,
     EnvState,
     InvokeRequest,
     InvokeResult,
+    Outcome,
     SandboxError,
     SandboxSettings,
 )
@@ -209,7 +210,13 @@ class EnvironmentManager(HostCapacityMixin, ProvisioningMixin, ExecPoolMixin, Sn
             fut = env.start_warm(request)
             cold = False
         elif spec.snap_start:
-            env = await self._restore(spec)
+            try:
+                env, made = await self._restore(spec)
+            except SnapshotError as e:  # the snapshot had to be made again, and failed
+                return InvokeResult(
+                    Outcome.INIT_ERROR, e.body(), e.error_type, e.log, 0.0, e.init_ms, 0, True
+                )
+            env.snapshot_made = made
             fut = env.start_restored(spec, request)
             cold = True
         else:
@@ -479,6 +486,7 @@ class EnvironmentManager(HostCapacityMixin, ProvisioningMixin, ExecPoolMixin, Sn
             env = self._live.get(env_id)
             if env is not None:
                 self._retire(env, "spindown")
+        self._reap_templates()
         if self.settings.memory_budget_mb is not None:
             for env in self._live.values():  # idle ones grow too (caches, /tmp)
                 if env.state in (EnvState.GENERIC, EnvState.IDLE, EnvState.TEMPLATE):

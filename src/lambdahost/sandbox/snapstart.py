@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import socket
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from lambdahost.sandbox.types import EnvSpec, EnvState, SandboxError
 from lambdahost.sandbox.zygote_client import ZygoteClient
 
 if TYPE_CHECKING:
+    from lambdahost.core.clock import Clock
     from lambdahost.sandbox.cgroups import CgroupTree
     from lambdahost.sandbox.env import Env
     from lambdahost.sandbox.types import SandboxSettings
@@ -49,11 +51,20 @@ class SnapshotInfo:
 class SnapshotError(SandboxError):
     """The version could not be snapshotted: its init or a before-snapshot hook failed."""
 
-    def __init__(self, error_type: str, message: str, log: str = "") -> None:
+    def __init__(
+        self, error_type: str, message: str, log: str = "", init_ms: float | None = None
+    ) -> None:
         super().__init__(message)
         self.error_type = error_type
         self.message = message
         self.log = log
+        self.init_ms = init_ms
+
+    def body(self) -> bytes:
+        """The error document an invocation that needed this snapshot answers with."""
+        return json.dumps(
+            {"errorMessage": self.message, "errorType": self.error_type, "stackTrace": []}
+        ).encode()
 
 
 @dataclass
@@ -70,6 +81,7 @@ class Template:
     env: Env
     info: SnapshotInfo
     client: ZygoteClient | None = None
+    last_used: float = 0.0  # monotonic time of the last restore (or of its creation)
     pending: dict[int, _Pending] = field(default_factory=dict)
     children: set[int] = field(default_factory=set)
     standby: Env | None = None  # a child forked ahead, waiting for its first request
@@ -78,6 +90,7 @@ class Template:
 
 class SnapStartMixin:
     settings: SandboxSettings
+    _clock: Clock
     _loop: asyncio.AbstractEventLoop | None
     _live: dict[int, Env]
     _by_pid: dict[int, Env]
@@ -170,6 +183,7 @@ class SnapStartMixin:
         init_ms = (env.init_ms or 0.0) + float(reply.meta[0])
         assert self._loop is not None
         template = Template(spec, env, SnapshotInfo(init_ms, init_log + reply.log))
+        template.last_used = self._clock.monotonic()
         template.client = ZygoteClient.attach(
             self._loop,
             socket.socket(fileno=reply.fd),
@@ -186,12 +200,16 @@ class SnapStartMixin:
         return template
 
     # -- restores ---------------------------------------------------------------------------------
-    async def _restore(self, spec: EnvSpec) -> Env:
-        """A new environment of ``spec``, forked from its template (made if missing).
+    async def _restore(self, spec: EnvSpec) -> tuple[Env, SnapshotInfo | None]:
+        """A new environment of ``spec``, forked from its template, and the template's
+        ``SnapshotInfo`` when this call had to wait for it to be made (no snapshot yet, or
+        it was reaped); raises ``SnapshotError`` when it cannot be made.
 
         The template's standby child is taken when there is one (and a new one forked in
         the background); otherwise a child is forked now."""
+        missing = not self.has_snapshot(spec.key)
         template = await self._template_for(spec)
+        template.last_used = self._clock.monotonic()
         self._make_room(spec.memory_mb, spec.key)
         env = template.standby
         if env is not None and env.lifecycle.alive:
@@ -206,7 +224,7 @@ class SnapStartMixin:
                 self._reserved -= 1
         self._count_assigned(env, spec.memory_mb, spec.key)
         self._fork_standby(template)
-        return env
+        return env, template.info if missing else None
 
     def _fork_standby(self, template: Template) -> None:
         if template.standby is not None and not template.standby.lifecycle.alive:
@@ -307,6 +325,24 @@ class SnapStartMixin:
             client.close_now()
         self._on_template_lost(template)
 
+    def _reap_templates(self) -> None:
+        """Drop templates unused for ``idle_timeout_s`` whose restored environments are
+        all gone (those die with their template): a snapshot is a process holding the
+        version's initialised memory. The next cold start makes it again."""
+        now = self._clock.monotonic()
+        for template in list(self._templates.values()):
+            if now - template.last_used < self.settings.idle_timeout_s:
+                continue
+            serving = [
+                pid
+                for pid in template.children
+                if (env := self._by_pid.get(pid)) is not None
+                and env is not template.standby
+                and env.lifecycle.alive
+            ]
+            if not serving:
+                self._drop_template(template)
+
     def _drop_templates(self, key_prefix: str) -> None:
         for key in [k for k in self._templates if k.startswith(key_prefix)]:
             self._drop_template(self._templates[key])
@@ -319,7 +355,7 @@ def _snapshot_error(reply: Any, init_timeout_s: float, init_log: str) -> Snapsho
     log = init_log + reply.log if reply.log != init_log else reply.log
     if reply.kind == "init_error":
         message = results.init_error_reason(reply.body)
-        return SnapshotError(str(reply.meta[0]), message, log)
+        return SnapshotError(str(reply.meta[0]), message, log, float(reply.meta[1]))
     if reply.kind == "timeout":
         return SnapshotError(
             "Runtime.InitTimeout", f"Init timed out after {init_timeout_s:.2f} seconds", log
