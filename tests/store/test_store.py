@@ -17,6 +17,21 @@ def test_migrations_apply_once(store_url: str) -> None:
     store.close()
 
 
+def test_version_state_changes_keep_the_revision(store_url: str) -> None:
+    store = open_store(store_url)
+    repo = store.functions
+    repo.create("s", 1.0, {}, {"Timeout": 3}, "r1")
+    pending = {"Timeout": 3, "State": "Pending", "StateReasonCode": "Creating"}
+    assert repo.publish("s", pending, "p1", "r1") == "1"
+    assert repo.set_version_state("s", "1", {"State": "Active"}) is True
+    row = repo.get_version("s", "1")
+    assert row is not None and row.revision_id == "p1"  # the snapshot's key stays valid
+    assert row.config == {"Timeout": 3, "State": "Active"}  # the reason went with Pending
+    assert repo.set_version_state("s", "9", {"State": "Active"}) is False
+    repo.delete("s")
+    store.close()
+
+
 def test_function_lifecycle(store_url: str) -> None:
     store = open_store(store_url)
     repo = store.functions
