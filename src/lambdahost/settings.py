@@ -51,15 +51,39 @@ class Settings:
 
 
 def host_memory_mb() -> int | None:
-    """The host's physical memory (MemTotal), or None where /proc/meminfo is missing."""
+    """The memory this server may use: the host's (MemTotal), or less when its own memory
+    cgroup (a container's limit) says so; None where neither can be read."""
+    total: int | None = None
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) // 1024
+                    total = int(line.split()[1]) // 1024
     except (OSError, ValueError, IndexError):
+        total = None
+    limit = _own_cgroup_limit_mb()
+    if limit is not None and (total is None or limit < total):
+        return limit
+    return total
+
+
+def _own_cgroup_limit_mb() -> int | None:
+    from lambdahost.sandbox.cgroups import own_memory_cgroup
+
+    try:
+        with open("/proc/self/cgroup") as f:
+            found = own_memory_cgroup(f.read())
+        if found is None:
+            return None
+        version, path = found
+        name = "memory.limit_in_bytes" if version == 1 else "memory.max"
+        with open(f"{path}/{name}") as f:
+            text = f.read().strip()
+    except OSError:
         return None
-    return None
+    if not text.isdigit():
+        return None  # "max": no limit
+    return int(text) >> 20
 
 
 def effective_memory_budget(configured: int | None) -> int | None:

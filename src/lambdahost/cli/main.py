@@ -98,7 +98,7 @@ def main() -> None:
     help=(
         "MB of memory environments may really use together (cgroup charge or RSS, not "
         "MemorySize); idle ones are evicted (LRU) before a new one is refused. "
-        "Default: 75% of the host's memory; 0: no budget."
+        "Default: 75% of the host's memory (or of a container's limit); 0: no budget."
     ),
 )
 @click.option(
