@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import socket
 import time
 from dataclasses import dataclass, field
@@ -178,6 +179,8 @@ class SnapStartMixin:
             env.kill()
             raise
         if reply.kind != "snapped" or reply.fd is None or not env.lifecycle.alive:
+            if reply.fd is not None:
+                os.close(reply.fd)
             env.kill()
             raise _snapshot_error(reply, self.settings.init_timeout_s, init_log)
         init_ms = (env.init_ms or 0.0) + float(reply.meta[0])
