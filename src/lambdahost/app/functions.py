@@ -241,6 +241,7 @@ class FunctionService:
         self.invalidate(name)
         await self._extract(checked)
         row = VersionRow(name, LATEST, config, revision)
+        self._versions[(name, LATEST)] = row  # what was just stored: the first invoke needs it
         if body.get("Publish"):
             published = await self._publish(name, row, body.get("Description"))
             return self.shape(published)

@@ -64,15 +64,15 @@ class HostCapacityMixin:
         The memory budget counts what environments really use (their memory cgroup's
         charge, or their RSS), sampled when they go idle, not their MemorySize."""
         s = self.settings
-        if s.memory_budget_mb is not None:
+        used = sum(e.usage_mb for e in self._live.values()) if s.memory_budget_mb else 0
+        need = self._estimate(memory_mb, key)
+        if s.memory_budget_mb is not None and used + need > s.memory_budget_mb:
             idle = [
                 (policy.IdleEntry(e.env_id, k, e.last_used), e.usage_mb)
                 for k, st in self._idle.items()
                 for e in st
                 if not e.provisioned
             ]
-            used = sum(e.usage_mb for e in self._live.values())
-            need = self._estimate(memory_mb, key)
             victims = policy.memory_victims(idle, used, need, s.memory_budget_mb)
             if victims is None:
                 raise CapacityError(

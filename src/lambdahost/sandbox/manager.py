@@ -271,11 +271,11 @@ class EnvironmentManager(HostCapacityMixin, ProvisioningMixin, ExecPoolMixin, Sn
             and env.key is not None
         ):
             env.lifecycle.move(EnvState.IDLE)
-            self._measure(env)
+            assert self._loop is not None
+            # Measure and freeze on the next loop iteration, after the caller got its result
+            # (an env that is invoked again right away, a hot function, is never stopped).
+            self._loop.call_soon(self._measure, env)
             if self.settings.freeze_idle:
-                # Freeze on the next loop iteration, after the caller got its result: an env
-                # that is invoked again right away (a hot function) is then never stopped.
-                assert self._loop is not None
                 self._loop.call_soon(env.freeze_if_idle)
             self._idle.setdefault(env.key, []).append(env)
         else:
@@ -302,7 +302,8 @@ class EnvironmentManager(HostCapacityMixin, ProvisioningMixin, ExecPoolMixin, Sn
         finally:
             self._reserved -= 1
         self._count_assigned(env, memory_mb, key)
-        self._refill()
+        assert self._loop is not None
+        self._loop.call_soon(self._refill)  # after the env got its assignment
         return env
 
     # -- pool of generic environments ------------------------------------------------------------
