@@ -20,7 +20,7 @@ delivering the event); warm = round trip of a warm invoke;
 duration = delivery of the event -> its response (the runtime's own work); overhead =
 warm - duration, i.e. what the platform adds (event loop, HTTP, thaw/freeze).
 
-Usage: PYTHONPATH=src .venv/bin/python bench/bench_runtimes.py [--quick]
+Usage: .venv/bin/python -m bench.bench_runtimes [--quick]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Benchmark the sandbox directly (no HTTP): cold start, warm round trip, burst, idle PSS.
 
-Usage: PYTHONPATH=src .venv/bin/python bench/bench_sandbox.py [--quick] [--uvloop]
+Usage: .venv/bin/python -m bench.bench_sandbox [--quick] [--uvloop]
 Targets (performance-targets.md §8): G1 cold p50 <= 5 ms, G2 warm overhead p50 <= 0.5 ms,
 G6 idle env PSS <= 3 MB, G7 >= 300 new envs/s.
 """

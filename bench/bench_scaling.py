@@ -1,6 +1,6 @@
 """Benchmark scaling at the sandbox (no HTTP): SnapStart restores and 1,000 idle environments.
 
-Usage: PYTHONPATH=src .venv/bin/python bench/bench_scaling.py [--quick]
+Usage: .venv/bin/python -m bench.bench_scaling [--quick] [--only snapstart|http|idle]
 Targets (issue 4): SnapStart cold start of a function whose init takes 500 ms, p50 <= 10 ms;
 1,000 idle environments held in under 3 GB.
 """

@@ -125,6 +125,24 @@ def test_cpu_in_proportion_to_memory(tmp_path: Path, code: str) -> None:
     assert found == {128: (74, -1), 1769: (1024, -1), 3538: (2048, -1), 0: (1778, 150_000)}
 
 
+def test_processes_and_threads_are_capped_per_environment(tmp_path: Path, code: str) -> None:
+    async def body(m: EnvironmentManager) -> tuple[InvokeResult, InvokeResult]:
+        spec = mkspec(code, "threads.handler", memory_mb=1024, timeout_s=30)
+        first = await m.invoke(spec, req())
+        again = await m.invoke(spec, req())  # the environment is fine afterwards
+        return first, again
+
+    if not os.path.exists("/sys/fs/cgroup/pids") and not os.path.exists(
+        "/sys/fs/cgroup/cgroup.controllers"
+    ):
+        pytest.skip("no pids controller on this machine")
+    first, again = run(tmp_path, body)
+    assert first.outcome is Outcome.SUCCESS and again.outcome is Outcome.SUCCESS
+    started = int(first.payload)
+    assert 1000 <= started < 1024, "Lambda's quota: 1,024 processes and threads"
+    assert int(again.payload) == started
+
+
 # -- isolation ------------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,9 @@ This is a proportion under contention, not a cap: an idle host lets any env use 
 Environments of Managed Instances functions also get a hard cap (CFS quota) of the vCPUs
 their provider allots them, so they stay within the provider's budget.
 
+Processes and threads: each env's ``pids.max`` is 1,024 (Lambda's per-environment quota), so
+a fork bomb stops at its own environment (v1: a cgroup in the ``pids`` hierarchy).
+
 Note: pages of the env's tmpfs ``/tmp`` are charged to its memory cgroup, so a
 function's /tmp usage counts against its memory size (unlike Lambda, where /tmp is
 disk). ``start`` sweeps leftovers of dead platforms: kill, then rmdir.
@@ -32,6 +35,8 @@ import signal
 
 _V1_ROOT = "/sys/fs/cgroup/memory"
 _V1_CPU_ROOT = "/sys/fs/cgroup/cpu"
+_V1_PIDS_ROOT = "/sys/fs/cgroup/pids"
+MAX_PIDS = 1024  # Lambda's quota: 1,024 execution processes/threads per environment
 _V2_ROOT = "/sys/fs/cgroup"
 MB_PER_VCPU = 1769  # Lambda: a function with 1,769 MB has the equivalent of one vCPU
 _CFS_PERIOD_US = 100_000
@@ -49,10 +54,19 @@ def cpu_weight(memory_mb: int) -> int:
 
 def own_cpu_cgroup_v1(proc_cgroup_text: str) -> str | None:
     """Absolute dir of this process's v1 ``cpu`` cgroup, from /proc/self/cgroup."""
+    return _own_v1(proc_cgroup_text, "cpu", _V1_CPU_ROOT)
+
+
+def own_pids_cgroup_v1(proc_cgroup_text: str) -> str | None:
+    """Absolute dir of this process's v1 ``pids`` cgroup, from /proc/self/cgroup."""
+    return _own_v1(proc_cgroup_text, "pids", _V1_PIDS_ROOT)
+
+
+def _own_v1(proc_cgroup_text: str, controller: str, root: str) -> str | None:
     for line in proc_cgroup_text.splitlines():
         parts = line.split(":", 2)
-        if len(parts) == 3 and "cpu" in parts[1].split(","):
-            return _V1_CPU_ROOT + parts[2].rstrip("/")
+        if len(parts) == 3 and controller in parts[1].split(","):
+            return root + parts[2].rstrip("/")
     return None
 
 
@@ -96,6 +110,8 @@ class CgroupTree:
         self.has_memsw = False
         self.cpu_base: str | None = None  # v1: the cpu hierarchy's lambdahost-<pid> dir
         self.cpu_v2 = False  # v2: cpu.weight is available in the env dirs
+        self.pids_base: str | None = None  # v1: the pids hierarchy's lambdahost-<pid> dir
+        self.pids_v2 = False  # v2: pids.max is available in the env dirs
 
     @classmethod
     def create(cls) -> CgroupTree | None:
@@ -122,7 +138,32 @@ class CgroupTree:
                 os.rmdir(tree.base)
             return None
         tree._enable_cpu(own)
+        tree._enable_pids(own)
         return tree
+
+    def _enable_pids(self, own_memory: str) -> None:
+        """Cap processes and threads per environment where the machine allows it."""
+        if self.version == 2:
+            try:
+                _write(os.path.join(own_memory, "cgroup.subtree_control"), "+pids")
+                _write(os.path.join(self.base, "cgroup.subtree_control"), "+pids")
+                self.pids_v2 = True
+            except OSError:
+                self.pids_v2 = False
+            return
+        try:
+            own = own_pids_cgroup_v1(_read("/proc/self/cgroup"))
+        except OSError:
+            return
+        if own is None:
+            return
+        base = os.path.join(own, os.path.basename(self.base))
+        try:
+            self.sweep_leftovers(own)
+            os.makedirs(base, exist_ok=True)
+        except OSError:
+            return
+        self.pids_base = base
 
     def _enable_cpu(self, own_memory: str) -> None:
         """Set up CPU weights where the machine allows it (otherwise: memory only)."""
@@ -177,11 +218,25 @@ class CgroupTree:
         os.mkdir(path)
         if self.version == 1:
             self.has_memsw = os.path.exists(os.path.join(path, "memory.memsw.limit_in_bytes"))
-            cpu = self.cpu_path(path)
-            if cpu is not None:
+            for extra in self.extra_paths(path):
                 with contextlib.suppress(FileExistsError):
-                    os.mkdir(cpu)
+                    os.mkdir(extra)
+        with contextlib.suppress(OSError):
+            pids = self._pids_path(path)
+            if pids is not None:
+                _write(os.path.join(pids, "pids.max"), str(MAX_PIDS))
         return path
+
+    def extra_paths(self, path: str) -> list[str]:
+        """The v1 cgroups (cpu, pids) an env of memory cgroup ``path`` also joins; none on
+        v2, where one directory holds every controller."""
+        name = os.path.basename(path)
+        return [os.path.join(base, name) for base in (self.cpu_base, self.pids_base) if base]
+
+    def _pids_path(self, path: str) -> str | None:
+        if self.pids_base is not None:
+            return os.path.join(self.pids_base, os.path.basename(path))
+        return path if self.pids_v2 else None
 
     def cpu_path(self, path: str) -> str | None:
         """The v1 cpu cgroup an env of memory cgroup ``path`` also joins (None on v2: the
@@ -280,10 +335,9 @@ class CgroupTree:
                     os.kill(pid, signal.SIGKILL)
 
     def remove(self, path: str) -> bool:
-        cpu = self.cpu_path(path)
-        if cpu is not None:
+        for extra in self.extra_paths(path):
             with contextlib.suppress(OSError):
-                os.rmdir(cpu)
+                os.rmdir(extra)
         try:
             os.rmdir(path)
         except FileNotFoundError:
@@ -299,12 +353,14 @@ class CgroupTree:
                 if os.path.isdir(path):
                     self.kill_all(path)
                     self.remove(path)
-        if self.cpu_base is not None:
+        for extra_base in (self.cpu_base, self.pids_base):
+            if extra_base is None:
+                continue
             with contextlib.suppress(OSError):
-                for child in os.listdir(self.cpu_base):
+                for child in os.listdir(extra_base):
                     with contextlib.suppress(OSError):
-                        os.rmdir(os.path.join(self.cpu_base, child))
-                os.rmdir(self.cpu_base)
+                        os.rmdir(os.path.join(extra_base, child))
+                os.rmdir(extra_base)
         try:
             os.rmdir(self.base)
         except FileNotFoundError:

@@ -322,10 +322,12 @@ class EnvironmentManager(HostCapacityMixin, ProvisioningMixin, ExecPoolMixin, Sn
             tag = next(self._ids)
             cg, peak, tmpdir = self._new_slot(tag)
             self._tags[tag] = (cg, tmpdir)
-            zygote.request_fork(tag, cg, peak, tmpdir, self._cpu_path(cg))
+            zygote.request_fork(tag, cg, peak, tmpdir, self._extra_cgroups(cg))
 
-    def _cpu_path(self, cg: str | None) -> str | None:
-        return self._cgtree.cpu_path(cg) if cg is not None and self._cgtree is not None else None
+    def _extra_cgroups(self, cg: str | None) -> list[str]:
+        if cg is None or self._cgtree is None:
+            return []
+        return self._cgtree.extra_paths(cg)
 
     def _new_slot(self, tag: int) -> tuple[str | None, str | None, str | None]:
         """A new environment's memory cgroup (and its peak file) and, without mount

@@ -108,9 +108,8 @@ class Environment:
         cg = self.cfg.get("cg")
         if cg:
             _write_file(os.path.join(cg, "cgroup.procs"), "0")
-            cpu = self.cfg.get("cpu")
-            if cpu:
-                _write_file(os.path.join(cpu, "cgroup.procs"), "0")
+            for extra in self.cfg.get("extra") or ():  # v1: the cpu and pids hierarchies
+                _write_file(os.path.join(extra, "cgroup.procs"), "0")
             peak = self.cfg.get("peak")
             if peak:
                 self.peak_fd = os.open(peak, os.O_RDONLY | os.O_CLOEXEC)

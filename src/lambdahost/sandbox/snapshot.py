@@ -147,7 +147,7 @@ def _join_cgroup(env: Environment, cfg: dict[str, Any]) -> None:
     cg = cfg.get("cg")
     if not cg:
         return
-    for group in (cg, cfg.get("cpu")):
+    for group in (cg, *(cfg.get("extra") or ())):
         if not group:
             continue
         fd = os.open(os.path.join(str(group), "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)

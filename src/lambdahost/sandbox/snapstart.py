@@ -126,7 +126,7 @@ class SnapStartMixin:
 
         def _on_exited(self, pid: int, status: int, maxrss_kb: int) -> None: ...
 
-        def _cpu_path(self, cg: str | None) -> str | None: ...
+        def _extra_cgroups(self, cg: str | None) -> list[str]: ...
 
         def _cleanup(self, env: Env) -> None: ...
 
@@ -266,7 +266,7 @@ class SnapStartMixin:
         pending = _Pending(self._loop.create_future(), cg, tmpdir, time.perf_counter())
         template.pending[tag] = pending
         try:
-            client.request_fork(tag, cg, peak, tmpdir, self._cpu_path(cg))
+            client.request_fork(tag, cg, peak, tmpdir, self._extra_cgroups(cg))
             return await pending.future
         except BaseException:
             if template.pending.pop(tag, None) is not None:

@@ -7,7 +7,7 @@ imported here: only the stdlib and the small in-env modules (``runtime``,
 ``context``, ``protocol``, ``linux``). It pre-imports them, runs
 ``gc.collect(); gc.freeze()`` and then serves one ``SOCK_SEQPACKET`` control socket:
 
-manager -> zygote  ``{"op": "fork", "tag": N, "cg": dir|null, "cpu": dir|null, "peak": path|null,
+manager -> zygote  ``{"op": "fork", "tag": N, "cg": dir|null, "extra": [dir], "peak": path|null,
                     "tmpdir": path|null}``
 zygote -> manager  ``{"op": "hello", "pid": P, "ns": bool, "errors": [...]}`` once;
                    ``{"op": "forked", "tag": N, "pid": P}`` + fds [channel, log file];
@@ -147,7 +147,7 @@ class Zygote:
             "tmp": self.cfg.get("tmp"),
             "eph": self.cfg.get("eph", 512),
             "cg": req.get("cg"),
-            "cpu": req.get("cpu"),
+            "extra": req.get("extra") or [],
             "peak": req.get("peak"),
             "tmpdir": req.get("tmpdir"),
             "log_dir": self.cfg["log_dir"],

@@ -114,10 +114,17 @@ class ZygoteClient:
         cgroup: str | None,
         peak: str | None,
         tmpdir: str | None,
-        cpu: str | None = None,
+        extra: list[str] | None = None,
     ) -> None:
         msg = json.dumps(
-            {"op": "fork", "tag": tag, "cg": cgroup, "peak": peak, "tmpdir": tmpdir, "cpu": cpu}
+            {
+                "op": "fork",
+                "tag": tag,
+                "cg": cgroup,
+                "peak": peak,
+                "tmpdir": tmpdir,
+                "extra": extra or [],
+            }
         ).encode()
         if self._outq:
             self._outq.append(msg)

@@ -39,3 +39,10 @@ def test_cpu_in_proportion_to_memory() -> None:
     assert cpu_shares(3538) == 2048 and cpu_weight(10240) == 578
     assert cpu_shares(128) == 74 and cpu_weight(128) == 7
     assert cpu_shares(1) == 2 and cpu_weight(1) == 1  # the kernels' minimums
+
+
+def test_own_pids_cgroup_v1() -> None:
+    from lambdahost.sandbox.cgroups import own_pids_cgroup_v1
+
+    assert own_pids_cgroup_v1(HYBRID) == "/sys/fs/cgroup/pids"
+    assert own_pids_cgroup_v1("4:memory:/\n") is None
