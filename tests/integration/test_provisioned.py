@@ -12,6 +12,7 @@ import pytest
 
 from lambdahost.cli.client import Target, signed_get
 from lambdahost.testing import ACCESS_KEY, REGION, SECRET_KEY, LiveServer
+from tests.integration.test_cli import cli
 
 INIT_AWARE = (
     "import os, time\n"
@@ -63,6 +64,11 @@ def test_provisioned_environments_serve_without_cold_start(
         if x.startswith("REPORT")
     ]
     assert report and "Init Duration" not in report[0]
+    # `lambdahost stats` shows the provisioned environments in use: none now, both allocated.
+    shown = cli(server.endpoint, "stats", fname)
+    assert shown.returncode == 0, shown.stderr
+    header, row = shown.stdout.splitlines()[:2]
+    assert header.split()[-1] == "PROVISIONED" and row.split()[-1] == "0/2"
     listed = lam.list_provisioned_concurrency_configs(FunctionName=fname)[
         "ProvisionedConcurrencyConfigs"
     ]

@@ -139,6 +139,15 @@ def test_publish_snapshots_and_cold_starts_restore(
         )
     assert provisioned.value.response["Error"]["Code"] == "InvalidParameterValueException"
 
+    from lambdahost.cli.client import Target, signed_get
+    from lambdahost.testing import ACCESS_KEY, REGION, SECRET_KEY
+
+    _, _, body = signed_get(
+        Target(server.endpoint, REGION, ACCESS_KEY, SECRET_KEY), "/_lambdahost/v1/stats"
+    )
+    row = next(r for r in json.loads(body)["Functions"] if r["FunctionName"] == fname)
+    assert row["Restores"] == 3 and row["ColdStarts"] == 3
+
     # $LATEST is not snapshotted: it initialises as usual.
     latest = lam.invoke(FunctionName=fname, LogType="Tail")
     assert json.loads(latest["Payload"].read())["init_type"] == "on-demand"

@@ -11,6 +11,7 @@ from lambdahost.api.router import Router
 from lambdahost.app.platform import Platform
 from lambdahost.app.urls import verify_code_url
 from lambdahost.core.arns import parse_function_name
+from lambdahost.core.concurrency import FunctionCounters
 from lambdahost.errors import ApiError, function_not_found
 from lambdahost.store import Store
 
@@ -89,7 +90,9 @@ def build_router(platform: Platform) -> Router:
     async def stats(request: Request) -> Response:
         ledger = platform.concurrency.ledger
         rows = []
-        for name, counters in sorted(ledger.counters.items()):
+        names = set(ledger.counters) | platform.provisioned.functions()
+        for name in sorted(names):
+            counters = ledger.counters.get(name) or FunctionCounters()
             rows.append(
                 {
                     "FunctionName": name,
@@ -98,8 +101,10 @@ def build_router(platform: Platform) -> Router:
                     "Invocations": counters.invocations,
                     "Throttles": counters.throttles,
                     "ColdStarts": counters.cold_starts,
+                    "Restores": counters.restores,
                     "Errors": counters.errors,
                     "ReservedConcurrentExecutions": ledger.reserved.get(name),
+                    "ProvisionedConcurrency": platform.provisioned.utilization(name),
                 }
             )
         return json_response({"Functions": rows})

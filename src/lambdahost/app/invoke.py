@@ -217,6 +217,7 @@ class InvokeService:
             release_instance()
         counters = self.ledger.counters_for(function)
         counters.cold_starts += result.cold_start
+        counters.restores += result.restore_duration_ms is not None
         counters.errors += result.outcome is not Outcome.SUCCESS
         status = None
         if result.outcome is Outcome.TIMEOUT:

@@ -198,6 +198,10 @@ class ProvisionedService:
         if target.key is not None:
             self.platform.manager.unprovision(target.key)
 
+    def functions(self) -> set[str]:
+        """Functions with a provisioned-concurrency configuration."""
+        return {function for function, _ in self._targets}
+
     def utilization(self, name: str) -> list[dict[str, Any]]:
         """Per configuration: requested, allocated and available environments."""
         rows = []

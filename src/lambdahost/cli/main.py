@@ -366,7 +366,8 @@ def list_functions(endpoint_url: str | None, data_dir: Path | None) -> None:
 @click.argument("name", required=False)
 @_endpoint_option
 def stats(name: str | None, endpoint_url: str | None, data_dir: Path | None) -> None:
-    """Per-function concurrency, throttles, cold starts and errors since the server started."""
+    """Per-function concurrency, throttles, cold starts (and SnapStart restores among them),
+    errors and provisioned-concurrency use (busy/allocated) since the server started."""
     target = resolve_target(endpoint_url, data_dir)
     status, _, body = signed_get(target, "/_lambdahost/v1/stats")
     if status != 200:
@@ -377,7 +378,7 @@ def stats(name: str | None, endpoint_url: str | None, data_dir: Path | None) -> 
         return
     click.echo(
         f"{'NAME':<32} {'CONC':>5} {'PEAK':>5} {'RESERVED':>8} {'INVOKES':>8} {'THROTTLES':>9} "
-        f"{'COLD':>6} {'ERRORS':>6}"
+        f"{'COLD':>6} {'ERRORS':>6} {'RESTORES':>8} {'PROVISIONED':>11}"
     )
     for r in rows:
         reserved = (
@@ -385,8 +386,19 @@ def stats(name: str | None, endpoint_url: str | None, data_dir: Path | None) -> 
         )
         click.echo(
             f"{r['FunctionName']:<32} {r['ConcurrentExecutions']:>5} {r['PeakConcurrentExecutions']:>5} "
-            f"{reserved:>8} {r['Invocations']:>8} {r['Throttles']:>9} {r['ColdStarts']:>6} {r['Errors']:>6}"
+            f"{reserved:>8} {r['Invocations']:>8} {r['Throttles']:>9} {r['ColdStarts']:>6} "
+            f"{r['Errors']:>6} {r.get('Restores', 0):>8} {_provisioned_use(r):>11}"
         )
+
+
+def _provisioned_use(row: dict[str, Any]) -> str:
+    """``busy/allocated`` over the function's provisioned-concurrency configurations."""
+    configs = row.get("ProvisionedConcurrency") or []
+    if not configs:
+        return "-"
+    allocated = sum(int(c["AllocatedProvisionedConcurrentExecutions"]) for c in configs)
+    available = sum(int(c["AvailableProvisionedConcurrentExecutions"]) for c in configs)
+    return f"{allocated - available}/{allocated}"
 
 
 @main.command(name="queue")

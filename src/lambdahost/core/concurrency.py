@@ -48,6 +48,7 @@ class FunctionCounters:
     invocations: int = 0
     throttles: int = 0
     cold_starts: int = 0
+    restores: int = 0  # cold starts that were SnapStart restores
     errors: int = 0
 
 
