@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import IO
 
@@ -31,7 +32,7 @@ class LogStore:
     ) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
-        self._files: dict[str, IO[bytes]] = {}
+        self._files: OrderedDict[str, IO[bytes]] = OrderedDict()  # least recently used first
         self._dirty: set[str] = set()
         self._max_open = max_open
         self.max_bytes = max_bytes
@@ -53,9 +54,12 @@ class LogStore:
         handle = self._files.get(function)
         if handle is None:
             if len(self._files) >= self._max_open:
-                self.close()
+                _, oldest = self._files.popitem(last=False)  # one file, not a stall over all
+                oldest.close()
             handle = open(self._path(function), "ab", buffering=1 << 16)
             self._files[function] = handle
+        else:
+            self._files.move_to_end(function)
         if handle.tell() and handle.tell() + len(data) > self.max_bytes:
             handle = self._rotate(function, handle)
         handle.write(data)

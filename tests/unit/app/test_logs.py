@@ -46,3 +46,15 @@ def test_rotation_keeps_offsets_monotonic_and_bounds_the_disk(tmp_path: Path) ->
     assert logs.read("fn", -8) == (b"line 11\n", 96)
     logs.remove("fn")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_least_recently_used_file_is_closed(tmp_path: Path) -> None:
+    logs = LogStore(tmp_path, max_open=2)
+    logs.append("a", "1\n")
+    logs.append("b", "1\n")
+    logs.append("a", "2\n")  # "b" is now the least recently used
+    logs.append("c", "1\n")  # closes "b" only
+    assert set(logs._files) == {"a", "c"}
+    logs.append("b", "2\n")
+    logs.flush()
+    assert [logs.read(f)[0] for f in "abc"] == [b"1\n2\n", b"1\n2\n", b"1\n"]
