@@ -75,7 +75,7 @@ def report_of(out: dict[str, Any]) -> str:
     return log
 
 
-@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_publish_snapshots_and_cold_starts_restore(
     server: LiveServer, lam: Any, create: Callable[..., Any], fname: str
 ) -> None:
