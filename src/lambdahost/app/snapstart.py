@@ -17,9 +17,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from lambdahost.app.functions import Resolved
+from lambdahost.app.invoke import init_start_line
 from lambdahost.core import logformat, snapstart
 from lambdahost.sandbox import SandboxError
 from lambdahost.sandbox.snapstart import SnapshotError
+from lambdahost.store import Store
 from lambdahost.store.repos import VersionRow
 
 if TYPE_CHECKING:
@@ -59,11 +61,6 @@ class SnapStartService:
         task = asyncio.create_task(self._snapshot(row), name=f"snapshot-{row.function_name}")
         self._tasks[key] = task
         task.add_done_callback(lambda _: self._tasks.pop(key, None))
-
-    async def wait(self) -> None:
-        """Until every snapshot in progress is made (tests, benchmarks)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def _snapshot(self, row: VersionRow) -> None:
         platform = self.platform
@@ -110,8 +107,6 @@ class SnapStartService:
     def _log(
         self, name: str, runtime: str, output: str, error_type: str | None, init_ms: float | None
     ) -> None:
-        from lambdahost.app.invoke import init_start_line
-
         text = init_start_line(runtime, self.platform.settings.region) + output
         if text and not text.endswith("\n"):
             text += "\n"
@@ -127,10 +122,8 @@ class SnapStartService:
         return found
 
 
-def _pending_versions(store: object) -> list[VersionRow]:
-    from lambdahost.store import Store
-
-    assert isinstance(store, Store)
+def _pending_versions(store: Store) -> list[VersionRow]:
+    """SnapStart versions whose snapshot was not made before the server stopped."""
     out: list[VersionRow] = []
     after: tuple[str, int] | None = None
     while True:
@@ -140,8 +133,7 @@ def _pending_versions(store: object) -> list[VersionRow]:
         out.extend(
             r
             for r in page
-            if snapstart.enabled(r.config, r.version)
-            and r.config.get("State") == "Pending"
+            if snapstart.enabled(r.config, r.version) and r.config.get("State") == "Pending"
         )
         last = page[-1]
         after = (last.function_name, int(last.version) if last.version.isdigit() else 0)
