@@ -286,3 +286,30 @@ def test_functions_with_extensions_initialise_on_demand(
         f"/_lambdahost/v1/functions/{fname}/logs",
     )
     assert b"SnapStart is not applied to version 1" in body
+
+
+def test_a_version_pending_when_the_server_dies_is_snapshotted_after_restart(
+    tmp_path: Any,
+) -> None:
+    live = LiveServer(data_dir=tmp_path, store_url=f"sqlite:///{tmp_path}/s.db")
+    live.start()
+    try:
+        lam = live.client()
+        lam.create_function(
+            FunctionName="slowsnap",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": make_zip({"app.py": SNAP})},
+            Environment={"Variables": {"INIT_SLEEP": "3"}},
+            SnapStart=SNAP_ON,
+        )
+        assert lam.publish_version(FunctionName="slowsnap")["State"] == "Pending"
+        live.kill9()  # while the version is being initialised
+        live.start()
+        lam = live.client()
+        assert wait_state(lam, "slowsnap", "1")["State"] == "Active"
+        out = json.loads(lam.invoke(FunctionName="slowsnap", Qualifier="1")["Payload"].read())
+        assert out["hooks"] == ["before", "after"]
+    finally:
+        live.stop()
