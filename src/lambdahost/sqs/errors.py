@@ -35,6 +35,11 @@ def sqs_error(
     )
 
 
+def legacy_error(shape: str, message: str) -> ApiError:
+    """An SQS error whose legacy query code is ``AWS.SimpleQueueService.<shape>``."""
+    return sqs_error(shape, message, f"AWS.SimpleQueueService.{shape}")
+
+
 def query_code(error: ApiError) -> str:
     """The legacy query code of an error (what batch results and ``Error.Code`` show)."""
     header = error.headers.get(QUERY_ERROR_HEADER)
@@ -152,59 +157,52 @@ def invalid_message_contents(char: str) -> ApiError:
 
 
 def empty_batch(entry_shape: str) -> ApiError:
-    return sqs_error(
+    return legacy_error(
         "EmptyBatchRequest",
         f"There should be at least one {entry_shape} in the request.",
-        "AWS.SimpleQueueService.EmptyBatchRequest",
     )
 
 
 def too_many_entries(count: int) -> ApiError:
-    return sqs_error(
+    return legacy_error(
         "TooManyEntriesInBatchRequest",
         f"Maximum number of entries per request are 10. You have sent {count}.",
-        "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
     )
 
 
 def ids_not_distinct(entry_id: str) -> ApiError:
-    return sqs_error(
+    return legacy_error(
         "BatchEntryIdsNotDistinct",
         f"Id {entry_id} repeated.",
-        "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
     )
 
 
 def invalid_batch_entry_id() -> ApiError:
-    return sqs_error(
+    return legacy_error(
         "InvalidBatchEntryId",
         "A batch entry id can only contain alphanumeric characters, hyphens and underscores. "
         "It can be at most 80 letters long.",
-        "AWS.SimpleQueueService.InvalidBatchEntryId",
     )
 
 
 def batch_too_long(size: int) -> ApiError:
-    return sqs_error(
+    return legacy_error(
         "BatchRequestTooLong",
         f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. You have sent {size} bytes.",
-        "AWS.SimpleQueueService.BatchRequestTooLong",
     )
 
 
 def purge_in_progress(name: str) -> ApiError:
-    return sqs_error(
+    return legacy_error(
         "PurgeQueueInProgress",
         f"Only one PurgeQueue operation on {name} is allowed every 60 seconds.",
-        "AWS.SimpleQueueService.PurgeQueueInProgress",
     )
 
 
 def unsupported_operation(operation: str) -> ApiError:
-    return sqs_error(
+    return legacy_error(
         "UnsupportedOperation",
         f"lambdahost does not implement the SQS operation {operation}.",
-        "AWS.SimpleQueueService.UnsupportedOperation",
     )
 
 
