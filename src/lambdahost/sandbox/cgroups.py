@@ -32,6 +32,7 @@ import contextlib
 import itertools
 import os
 import signal
+from collections.abc import Callable
 
 _V1_ROOT = "/sys/fs/cgroup/memory"
 _V1_CPU_ROOT = "/sys/fs/cgroup/cpu"
@@ -144,55 +145,55 @@ class CgroupTree:
     def _enable_pids(self, own_memory: str) -> None:
         """Cap processes and threads per environment where the machine allows it."""
         if self.version == 2:
-            try:
-                _write(os.path.join(own_memory, "cgroup.subtree_control"), "+pids")
-                _write(os.path.join(self.base, "cgroup.subtree_control"), "+pids")
-                self.pids_v2 = True
-            except OSError:
-                self.pids_v2 = False
-            return
-        try:
-            own = own_pids_cgroup_v1(_read("/proc/self/cgroup"))
-        except OSError:
-            return
-        if own is None:
-            return
-        base = os.path.join(own, os.path.basename(self.base))
-        try:
-            self.sweep_leftovers(own)
-            os.makedirs(base, exist_ok=True)
-        except OSError:
-            return
-        self.pids_base = base
+            self.pids_v2 = self._enable_v2(own_memory, "pids")
+        else:
+            self.pids_base = self._v1_base(own_pids_cgroup_v1)
 
     def _enable_cpu(self, own_memory: str) -> None:
         """Set up CPU weights where the machine allows it (otherwise: memory only)."""
         host_weight = (os.cpu_count() or 1) * 1024
         if self.version == 2:
-            try:
-                _write(os.path.join(own_memory, "cgroup.subtree_control"), "+cpu")
-                _write(os.path.join(self.base, "cgroup.subtree_control"), "+cpu")
-                _write(os.path.join(self.base, "cpu.weight"), str(cpu_weight(host_weight)))
-                self.cpu_v2 = True
-            except OSError:
-                self.cpu_v2 = False
-            return
+            self.cpu_v2 = self._enable_v2(
+                own_memory, "cpu", ("cpu.weight", cpu_weight(host_weight))
+            )
+        else:
+            self.cpu_base = self._v1_base(own_cpu_cgroup_v1, ("cpu.shares", host_weight))
+
+    def _enable_v2(
+        self, own_memory: str, controller: str, setting: tuple[str, int] | None = None
+    ) -> bool:
+        """Delegate ``controller`` to the env cgroups (v2); False where that is refused."""
         try:
-            own = own_cpu_cgroup_v1(_read("/proc/self/cgroup"))
+            _write(os.path.join(own_memory, "cgroup.subtree_control"), f"+{controller}")
+            _write(os.path.join(self.base, "cgroup.subtree_control"), f"+{controller}")
+            if setting is not None:
+                _write(os.path.join(self.base, setting[0]), str(setting[1]))
         except OSError:
-            return
+            return False
+        return True
+
+    def _v1_base(
+        self, find_own: Callable[[str], str | None], setting: tuple[str, int] | None = None
+    ) -> str | None:
+        """This platform's ``lambdahost-<pid>`` dir in another v1 hierarchy (None where it
+        cannot be made), after sweeping dead platforms' dirs there."""
+        try:
+            own = find_own(_read("/proc/self/cgroup"))
+        except OSError:
+            return None
         if own is None:
-            return
+            return None
         base = os.path.join(own, os.path.basename(self.base))
         try:
             self.sweep_leftovers(own)
             os.makedirs(base, exist_ok=True)
-            _write(os.path.join(base, "cpu.shares"), str(host_weight))
+            if setting is not None:
+                _write(os.path.join(base, setting[0]), str(setting[1]))
         except OSError:
             with contextlib.suppress(OSError):
                 os.rmdir(base)
-            return
-        self.cpu_base = base
+            return None
+        return base
 
     def sweep_leftovers(self, own: str) -> None:
         """Kill and remove ``lambdahost-<pid>`` subtrees whose platform is gone."""
