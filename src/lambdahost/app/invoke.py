@@ -39,7 +39,7 @@ from lambdahost.runtimes import (
     node_path_entries,
 )
 from lambdahost.sandbox import CapacityError, EnvironmentManager, EnvSpec, InvokeRequest, Outcome
-from lambdahost.sandbox import snapshot as snapshot_hooks
+from lambdahost.sandbox.results import AFTER_RESTORE_ERROR
 
 if TYPE_CHECKING:
     from lambdahost.layers.service import LayerService
@@ -249,7 +249,7 @@ class InvokeService:
             init_lines = restore
         text = logformat.invocation_log(report, result.log, init_lines)
         self.logs.append(spec.function_name, text)
-        if result.error_type == snapshot_hooks.AFTER_RESTORE_ERROR:
+        if result.error_type == AFTER_RESTORE_ERROR:
             raise snapstart.after_restore_error()
         function_error = None if result.outcome is Outcome.SUCCESS else "Unhandled"
         tail_b64 = base64.b64encode(logformat.tail(text)).decode() if tail else None

@@ -168,6 +168,39 @@ def _open_operation(ex: Execution, op_id: str) -> Operation | None:
     return current
 
 
+def _settle(
+    ex: Execution,
+    op_id: str,
+    status: OpStatus,
+    now: float,
+    event: str,
+    details: dict[str, Any],
+    timers: tuple[str, ...],
+    *,
+    result: str | None = None,
+    error: dict[str, Any] | None = None,
+) -> Changes | None:
+    """End an operation the execution waits on from outside (callback, chained invoke):
+    its status, history event, timers gone, the execution woken. None if it is not open."""
+    current = _open_operation(ex, op_id)
+    if current is None:
+        return None
+    ch = Changes(ex)
+    op = current.copy()
+    op.move_to(status)
+    op.end = now
+    op.result = result
+    if error is not None:
+        op.error = error
+    for kind in timers:
+        C.del_timer(ex, ch, op_id, kind)
+    C.event(ex, ch, event, now, op, details)
+    C.changed(ex, ch, op)
+    C.woken(ex, ch, op)
+    C.commit(ex, ch)
+    return ch
+
+
 def complete_callback(
     ex: Execution,
     op_id: str,
@@ -177,26 +210,15 @@ def complete_callback(
     error: dict[str, Any] | None = None,
 ) -> Changes | None:
     """A callback success or failure; None if the callback is no longer open."""
-    current = _open_operation(ex, op_id)
-    if current is None:
-        return None
-    ch = Changes(ex)
-    op = current.copy()
-    op.end = now
+    timers = (C.CB_TIMEOUT, C.CB_HEARTBEAT)
     if error is None:
-        op.move_to(OpStatus.SUCCEEDED)
-        op.result = result or ""
-        C.event(ex, ch, "CallbackSucceeded", now, op, {"Result": C.data(op.result)})
-    else:
-        op.move_to(OpStatus.FAILED)
-        op.error = error
-        C.event(ex, ch, "CallbackFailed", now, op, {"Error": C.data(error)})
-    C.del_timer(ex, ch, op.id, C.CB_TIMEOUT)
-    C.del_timer(ex, ch, op.id, C.CB_HEARTBEAT)
-    C.changed(ex, ch, op)
-    C.woken(ex, ch, op)
-    C.commit(ex, ch)
-    return ch
+        value = result or ""
+        details = {"Result": C.data(value)}
+        return _settle(
+            ex, op_id, OpStatus.SUCCEEDED, now, "CallbackSucceeded", details, timers, result=value
+        )
+    details = {"Error": C.data(error)}
+    return _settle(ex, op_id, OpStatus.FAILED, now, "CallbackFailed", details, timers, error=error)
 
 
 def heartbeat(ex: Execution, op_id: str, now: float) -> Changes | None:
@@ -227,25 +249,16 @@ def complete_chained(
     result: str | None = None,
     error: dict[str, Any] | None = None,
 ) -> Changes | None:
-    current = _open_operation(ex, op_id)
-    if current is None:
-        return None
-    ch = Changes(ex)
-    op = current.copy()
-    op.move_to(status)
-    op.end = now
     if status is OpStatus.SUCCEEDED:
-        op.result = result
         details = {"Result": C.data(result)}
-    else:
-        op.error = error or {}
-        details = {"Error": C.data(op.error)}
-    C.del_timer(ex, ch, op_id, C.TARGET)
-    C.event(ex, ch, CHAINED_EVENTS[status], now, op, details)
-    C.changed(ex, ch, op)
-    C.woken(ex, ch, op)
-    C.commit(ex, ch)
-    return ch
+        return _settle(
+            ex, op_id, status, now, CHAINED_EVENTS[status], details, (C.TARGET,), result=result
+        )
+    error = error or {}
+    details = {"Error": C.data(error)}
+    return _settle(
+        ex, op_id, status, now, CHAINED_EVENTS[status], details, (C.TARGET,), error=error
+    )
 
 
 def child_outcome(child: Execution) -> tuple[OpStatus, str | None, dict[str, Any] | None]:

@@ -45,15 +45,18 @@ class HostCapacityMixin:
         guess = self._estimates.get(key, policy.NEW_ENVIRONMENT_MB)
         return min(guess, memory_mb) if memory_mb else guess
 
-    def _measure(self, env: Env) -> None:
-        """Memory budget: sample what an environment that just went idle really uses (at
-        most once a second per environment: a hot one is not measured on every invoke)."""
+    def _measure_due(self, env: Env) -> bool:
+        """Whether an environment that just went idle should be measured for the memory
+        budget (at most once a second: a hot one is not measured on every invoke)."""
         if self.settings.memory_budget_mb is None or not env.key:
+            return False
+        return self._clock.monotonic() - env.usage_sampled >= _SAMPLE_INTERVAL_S
+
+    def _measure(self, env: Env) -> None:
+        """Sample what an idle environment really uses; remember it for its function."""
+        if not env.key:
             return
-        now = self._clock.monotonic()
-        if now - env.usage_sampled < _SAMPLE_INTERVAL_S:
-            return
-        env.usage_sampled = now
+        env.usage_sampled = self._clock.monotonic()
         usage = env.sample_usage()
         self._estimates[env.key] = max(usage, self._estimates.get(env.key, 0))
 

@@ -63,6 +63,8 @@ class ExecPoolMixin:
 
         def _measure(self, env: Env) -> None: ...
 
+        def _measure_due(self, env: Env) -> bool: ...
+
         def _assign_meta(self, spec: EnvSpec, env: Env) -> dict[str, Any]: ...
 
     # -- invoke -------------------------------------------------------------------------------
@@ -151,7 +153,8 @@ class ExecPoolMixin:
             return
         if session.busy == 0 and env.state is EnvState.INVOKING:
             env.lifecycle.move(EnvState.IDLE)
-            self._measure(env)
+            if self._measure_due(env):
+                self._measure(env)
         if env.spec is not None and env.spec.max_concurrency > 1:
             return  # stays in _shared; never frozen
         if env.state is not EnvState.IDLE or env.key is None:

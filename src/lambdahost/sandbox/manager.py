@@ -274,7 +274,8 @@ class EnvironmentManager(HostCapacityMixin, ProvisioningMixin, ExecPoolMixin, Sn
             assert self._loop is not None
             # Measure and freeze on the next loop iteration, after the caller got its result
             # (an env that is invoked again right away, a hot function, is never stopped).
-            self._loop.call_soon(self._measure, env)
+            if self._measure_due(env):
+                self._loop.call_soon(self._measure, env)
             if self.settings.freeze_idle:
                 self._loop.call_soon(env.freeze_if_idle)
             self._idle.setdefault(env.key, []).append(env)

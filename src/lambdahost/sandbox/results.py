@@ -33,6 +33,9 @@ _SIGNAL_NAMES: dict[int, str] = {
 
 EXIT_ERROR = "Runtime.ExitError"
 TIMEOUT_ERROR = "Sandbox.Timedout"
+# SnapStart runtime hooks that raised (awslambdaric's names for them).
+BEFORE_SNAPSHOT_ERROR = "Runtime.BeforeSnapshotError"
+AFTER_RESTORE_ERROR = "Runtime.AfterRestoreError"
 
 
 def _compact(obj: dict[str, str]) -> bytes:

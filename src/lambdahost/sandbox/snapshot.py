@@ -38,13 +38,12 @@ import traceback
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from lambdahost.sandbox import linux, protocol
+from lambdahost.sandbox.results import AFTER_RESTORE_ERROR, BEFORE_SNAPSHOT_ERROR
 from lambdahost.sandbox.zygote import Zygote
 
 if TYPE_CHECKING:
     from lambdahost.sandbox.runtime import Environment
 
-BEFORE_SNAPSHOT_ERROR = "Runtime.BeforeSnapshotError"
-AFTER_RESTORE_ERROR = "Runtime.AfterRestoreError"
 _HOOKS_MODULE = "snapshot_restore_py"
 _ERR_EXIT = 70
 
