@@ -2,9 +2,8 @@
 
 Layout: ``<platform's own memory cgroup>/lambdahost-<platform pid>/env-<n>``; siblings
 of the platform's cgroup are never touched. v1 (``memory.limit_in_bytes`` and
-``memory.memsw.limit_in_bytes``, peak ``memory.max_usage_in_bytes``, OOM kills in
-``memory.oom_control``) is what the CI/dev machines have; v2 (``memory.max``,
-``memory.swap.max``, ``memory.peak``, ``memory.events``) is used when the machine is
+``memory.memsw.limit_in_bytes``, peak ``memory.max_usage_in_bytes``) is what the CI/dev
+machines have; v2 (``memory.max``, ``memory.swap.max``, ``memory.peak``) is used when the machine is
 pure v2 and the subtree can get the memory controller. Each generic environment gets
 a fresh cgroup when it is forked (so the pool of pre-forked environments is also the
 pool of pre-created cgroups) and attaches itself by writing ``0`` to ``cgroup.procs``.
@@ -302,18 +301,6 @@ class CgroupTree:
             return (int(_read(os.path.join(path, name))) + (1 << 20) - 1) >> 20
         except (OSError, ValueError):
             return 0
-
-    def oom_kills(self, path: str) -> int:
-        name = "memory.oom_control" if self.version == 1 else "memory.events"
-        try:
-            text = _read(os.path.join(path, name))
-        except OSError:
-            return 0
-        for line in text.splitlines():
-            k, _, v = line.partition(" ")
-            if k == "oom_kill":
-                return int(v)
-        return 0
 
     def pids(self, path: str) -> list[int]:
         try:
